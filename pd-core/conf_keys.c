@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * conf_keys.c - every pd.conf key, declared once with its type, default and
+ * range.  etc/pd.conf documents the same keys; keep the two in step.
+ */
+#include "pd-core/conf.h"
+
+static const struct pd_conf_key top_keys[] = {
+	{ "hostname", PD_CONF_STR, "", 0, 0, NULL },
+	{ "default_backend", PD_CONF_STR, "dovecot", 0, 0, NULL },
+	{ "greeting", PD_CONF_STR, "pd ready.", 0, 0, NULL },
+	{ "login_timeout", PD_CONF_UINT, "60", 1, 86400, NULL },
+	{ "max_bad_commands", PD_CONF_UINT, "5", 1, 1000, NULL },
+	{ "auth_failure_delay", PD_CONF_UINT, "2", 0, 60, NULL },
+	{ "log", PD_CONF_STR, "syslog", 0, 0, NULL },
+	{ "debug", PD_CONF_BOOL, "no", 0, 0, NULL },
+	{ "imap_line_max", PD_CONF_UINT, "8192", 1024, 1048576, NULL },
+	{ "pop3_line_max", PD_CONF_UINT, "1024", 256, 65536, NULL },
+	{ "first_valid_uid", PD_CONF_UINT, "500", 1, 4294967294UL, NULL },
+	{ "last_valid_uid", PD_CONF_UINT, "0", 0, 4294967294UL, NULL },
+	{ NULL, 0, NULL, 0, 0, NULL }
+};
+
+static const struct pd_conf_key auth_keys[] = {
+	{ "driver", PD_CONF_ENUM, "sqlite", 0, 0, "file|sqlite|ldap|mysql" },
+	{ "path", PD_CONF_STR, "/var/lib/pd/users.db", 0, 0, NULL },
+	{ "query", PD_CONF_STR, "", 0, 0, NULL },
+	{ "lowercase", PD_CONF_BOOL, "yes", 0, 0, NULL },
+	{ "default_domain", PD_CONF_STR, "", 0, 0, NULL },
+	{ "module_dir", PD_CONF_STR, PD_MODDIR, 0, 0, NULL },
+	{ NULL, 0, NULL, 0, 0, NULL }
+};
+
+static const struct pd_conf_key dovecot_keys[] = {
+	{ "imap", PD_CONF_STR, "/usr/lib/dovecot/imap", 0, 0, NULL },
+	{ "pop3", PD_CONF_STR, "/usr/lib/dovecot/pop3", 0, 0, NULL },
+	{ NULL, 0, NULL, 0, 0, NULL }
+};
+
+/* [backend NAME]: the keys depend on NAME; see pd_conf_section_keys. */
+const struct pd_conf_schema pd_conf_schemas[] = {
+	{ "", false, top_keys },
+	{ "auth", false, auth_keys },
+	{ "backend dovecot", false, dovecot_keys },
+	{ NULL, false, NULL }
+};

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * exec.h - the plan a backend makes for starting a mail server (path, argv,
+ * environment, uid/gid, home, maildir, bytes to send first) and carrying it
+ * out on the client's fds: privilege drop, maildir check/creation as the
+ * user, fd 2 to the log sink, fds >= 3 closed, signals reset, execve.
+ * The plan is plain data so the daemon's master can carry it out later.
+ */
+#ifndef PD_EXEC_H
+#define PD_EXEC_H
+
+#include "pd-core/conf.h"
+#include "pd-core/err.h"
+
+#include <sys/types.h>
+
+struct pd_exec_plan {
+	char *path;
+	char **argv;		/* NULL-terminated, owned */
+	size_t argc;
+	char **envp;		/* NULL-terminated, owned */
+	size_t envc;
+	char *user;		/* for initgroups */
+	uid_t uid;
+	gid_t gid;
+	char *home;		/* chdir target; must exist */
+	char *maildir;		/* checked or created (cur new tmp, 0700); may be NULL */
+	char *first_output;	/* written to the client right before exec; may be NULL */
+	char *log_tag;		/* syslog tag for the server's stderr */
+};
+
+void pd_exec_plan_init(struct pd_exec_plan *plan, const char *path);
+void pd_exec_plan_deinit(struct pd_exec_plan *plan);
+void pd_exec_plan_arg(struct pd_exec_plan *plan, const char *arg);
+void pd_exec_plan_env(struct pd_exec_plan *plan, const char *key,
+		      const char *value);
+
+/*
+ * Whether key may be set from a user record's extra pairs: a shell-style
+ * name, and not one that changes how programs load or run (LD_*, PATH,
+ * IFS, ...).
+ */
+bool pd_exec_env_name_is_safe(const char *key);
+
+/*
+ * Check plan->uid against first_valid_uid/last_valid_uid (never 0).
+ * Returns 0 or -1 with err naming the user and uid.
+ */
+int pd_exec_check_uid(const struct pd_conf *conf,
+		      const struct pd_exec_plan *plan, struct pd_err *err);
+
+/*
+ * In this process: drop to the plan's user, chdir home, prepare the
+ * maildir, send first_output on out_fd, then exec with in_fd on 0 and out_fd
+ * on 1.  Returns only on failure (-1, err set) - by then privileges may be
+ * gone, so the caller only reports and ends the session.
+ */
+int pd_exec_run(const struct pd_conf *conf, const struct pd_exec_plan *plan,
+		int in_fd, int out_fd, struct pd_err *err);
+
+#endif
