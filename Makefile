@@ -54,7 +54,7 @@ FUZZ_LIB_SRC := pd-core/err.c pd-core/log.c pd-core/mem.c pd-core/buf.c \
 PROVE_FLAGS ?=
 PROVE_TESTS ?= t/
 
-.PHONY: all check unit integration lint fuzz fuzz-build install clean deps
+.PHONY: all check unit integration lint fuzz fuzz-build install clean deps demo
 all: $(BINS)
 
 $(O)/%.o: %.c
@@ -78,6 +78,10 @@ $(O)/fuzz/%: fuzz/%.c $(FUZZ_LIB_SRC)
 
 deps:
 	@./scripts/deps
+
+# The embedded default, interactively: SQLite users, Dovecot, this terminal.
+demo: deps all
+	@./scripts/demo $(PROTO)
 
 unit: $(UNIT_BINS)
 	prove --exec '' $(UNIT_BINS)

@@ -7,6 +7,7 @@
  * errors exit 78 (config) or 75 (temporary), before any client byte is read.
  */
 #include "pd-core/forker.h"
+#include "pd-core/dispatch.h"
 #include "pd-core/event.h"
 #include "pd-core/log.h"
 #include "pd-core/session.h"
@@ -159,6 +160,7 @@ pd_forker_main(const struct pd_forker *f, int argc, char **argv)
 		pd_fatal(PD_EXIT_CONFIG, "%s", err.msg);
 	}
 	if (print_conf) {
+		printf("# this host: %s\n", pd_dispatch_hostname(conf));
 		pd_conf_print(conf, stdout);
 		pd_conf_free(&conf);
 		return 0;
