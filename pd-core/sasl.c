@@ -123,9 +123,13 @@ sasl_plain(struct pd_sasl *s, struct pd_str line, const char **msg_r)
 		*msg_r = "Invalid base64 data";
 		goto out;
 	}
+	if (msg.len == 0) {
+		*msg_r = "Invalid PLAIN response";
+		goto out;
+	}
 	p = msg.data;
 	end = p + msg.len;
-	if (msg.len == 0 || (nul1 = memchr(p, '\0', msg.len)) == NULL ||
+	if ((nul1 = memchr(p, '\0', msg.len)) == NULL ||
 	    (nul2 = memchr(nul1 + 1, '\0', (size_t)(end - nul1 - 1))) == NULL ||
 	    memchr(nul2 + 1, '\0', (size_t)(end - nul2 - 1)) != NULL) {
 		*msg_r = "Invalid PLAIN response";
