@@ -51,6 +51,15 @@ FUZZ_LIB_SRC := pd-core/err.c pd-core/log.c pd-core/mem.c pd-core/buf.c \
 	pd-core/line.c pd-core/imap_parse.c pd-core/pop3_parse.c pd-core/sasl.c \
 	pd-core/conf.c pd-core/conf_keys.c
 
+# V=1 shows the full compiler command lines.
+ifeq ($(V),1)
+  Q :=
+  SAY := @:
+else
+  Q := @
+  SAY := @echo
+endif
+
 PROVE_FLAGS ?=
 PROVE_TESTS ?= t/
 
@@ -59,21 +68,25 @@ all: $(BINS)
 
 $(O)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(PD_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(PC_CFLAGS) -MMD -MP -c -o $@ $<
+	$(SAY) "  CC      $<"
+	$(Q)$(CC) $(PD_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(PC_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(O)/bin/%: $(O)/%/main.o $(LIB_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(PD_CFLAGS) $(CFLAGS) -o $@ $^ $(PD_LDFLAGS) $(LDFLAGS) $(PC_LIBS)
+	$(SAY) "  LD      $@"
+	$(Q)$(CC) $(PD_CFLAGS) $(CFLAGS) -o $@ $^ $(PD_LDFLAGS) $(LDFLAGS) $(PC_LIBS)
 
 $(O)/t/%: $(O)/t/unit/%.o $(LIB_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(PD_CFLAGS) $(CFLAGS) -o $@ $^ $(PD_LDFLAGS) $(LDFLAGS) $(PC_LIBS) \
+	$(SAY) "  LD      $@"
+	$(Q)$(CC) $(PD_CFLAGS) $(CFLAGS) -o $@ $^ $(PD_LDFLAGS) $(LDFLAGS) $(PC_LIBS) \
 	  $(shell $(PKG_CONFIG) --libs cmocka)
 
 # libFuzzer targets: clang, own flags, only the pure parsers.
 $(O)/fuzz/%: fuzz/%.c $(FUZZ_LIB_SRC)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -I. -DPD_MODDIR='"$(MODDIR)"' -g -O1 \
+	$(SAY) "  FUZZ    $@"
+	$(Q)$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -I. -DPD_MODDIR='"$(MODDIR)"' -g -O1 \
 	  -fsanitize=fuzzer,address,undefined -o $@ $^ $(PC_CFLAGS) $(PC_LIBS)
 
 deps:
