@@ -63,6 +63,7 @@ endif
 PROVE_FLAGS ?=
 PROVE_TESTS ?= t/
 
+.SECONDARY:
 .PHONY: all check unit integration lint fuzz fuzz-build install clean deps demo
 all: $(BINS)
 
