@@ -110,6 +110,9 @@ pd_pwscheme_verify(const char *stored, const char *password,
 	char scheme[32];
 	size_t n;
 
+	/* No scheme lets an empty password in (RFC 4616 §2 wants 1*SAFE). */
+	if (password[0] == '\0')
+		return 0;
 	if (stored[0] != '{') {
 		if (stored[0] == '\0')
 			return pd_err_set(err, PD_ERR_TEMP, "empty password field");

@@ -59,7 +59,7 @@ pd_parse_uint(const char *s, unsigned long min, unsigned long max,
 			return -1;
 		}
 		d = (unsigned)(*s - '0');
-		if (v > (max - d) / 10) {
+		if (v > max / 10 || (v == max / 10 && d > max % 10)) {
 			errno = ERANGE;
 			return -1;
 		}

@@ -37,7 +37,8 @@ static const struct pd_conf_key dovecot_keys[] = {
 	{ NULL, 0, NULL, 0, 0, NULL }
 };
 
-/* [backend NAME]: the keys depend on NAME; see pd_conf_section_keys. */
+/* Each "[backend NAME]" has its own key table, so it is declared by its full
+ * header; named types ("[host NAME]") share one table. */
 const struct pd_conf_schema pd_conf_schemas[] = {
 	{ "", false, top_keys },
 	{ "auth", false, auth_keys },

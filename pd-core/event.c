@@ -22,6 +22,7 @@ struct pd_event_io {
 	struct pd_event_loop *loop;
 	int fd;
 	unsigned want;
+	bool registered;	/* in the epoll set (only while want != 0) */
 	bool always_ready;	/* epoll refused the fd (regular file) */
 	bool dead;
 	pd_event_io_cb *cb;
@@ -118,12 +119,17 @@ pd_event_io_add(struct pd_event_loop *loop, int fd, pd_event_io_cb *cb,
 	io->fd = fd;
 	io->cb = cb;
 	io->ctx = ctx;
+	/* Probe once whether epoll takes this fd at all. */
 	memset(&ev, 0, sizeof(ev));
 	ev.data.ptr = io;
 	if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		if (errno != EPERM)
 			pd_panic("epoll_ctl add fd %d: %s", fd, strerror(errno));
 		io->always_ready = true;
+	} else {
+		/* Not kept while idle: epoll reports HUP/ERR even with no
+		 * interest, which would spin the loop. */
+		(void)epoll_ctl(loop->epfd, EPOLL_CTL_DEL, fd, NULL);
 	}
 	io->next = loop->ios;
 	loop->ios = io;
@@ -141,14 +147,23 @@ pd_event_io_want(struct pd_event_io *io, unsigned events)
 	io->want = events;
 	if (io->always_ready)
 		return;
+	if (events == 0) {
+		if (io->registered &&
+		    epoll_ctl(io->loop->epfd, EPOLL_CTL_DEL, io->fd, NULL) < 0)
+			pd_panic("epoll_ctl del fd %d: %s", io->fd, strerror(errno));
+		io->registered = false;
+		return;
+	}
 	memset(&ev, 0, sizeof(ev));
 	ev.data.ptr = io;
 	if (events & PD_EVENT_READ)
 		ev.events |= EPOLLIN;
 	if (events & PD_EVENT_WRITE)
 		ev.events |= EPOLLOUT;
-	if (epoll_ctl(io->loop->epfd, EPOLL_CTL_MOD, io->fd, &ev) < 0)
-		pd_panic("epoll_ctl mod fd %d: %s", io->fd, strerror(errno));
+	if (epoll_ctl(io->loop->epfd, io->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD,
+		      io->fd, &ev) < 0)
+		pd_panic("epoll_ctl fd %d: %s", io->fd, strerror(errno));
+	io->registered = true;
 }
 
 void
@@ -161,7 +176,7 @@ pd_event_io_remove(struct pd_event_io **iop)
 		return;
 	*iop = NULL;
 	loop = io->loop;
-	if (!io->always_ready)
+	if (io->registered)
 		(void)epoll_ctl(loop->epfd, EPOLL_CTL_DEL, io->fd, NULL);
 	for (pp = &loop->ios; *pp != NULL; pp = &(*pp)->next) {
 		if (*pp == io) {
@@ -326,8 +341,8 @@ pd_event_loop_run(struct pd_event_loop *loop)
 				e |= PD_EVENT_READ;
 			if (evs[i].events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
 				e |= PD_EVENT_WRITE;
-			e &= io->want | ((evs[i].events & (EPOLLHUP | EPOLLERR)) ?
-					 io->want : 0);
+			/* A hangup or error wakes whatever the io waits for. */
+			e &= io->want;
 			if (e != 0)
 				io->cb(io->ctx, e);
 		}

@@ -18,7 +18,10 @@ struct pd_event_io;
 #define PD_EVENT_READ  0x1
 #define PD_EVENT_WRITE 0x2
 
-/* events: PD_EVENT_READ and/or PD_EVENT_WRITE (errors/hangup report both). */
+/*
+ * events: PD_EVENT_READ and/or PD_EVENT_WRITE; a hangup or error reports
+ * whichever of them the io wants, so its read or write sees the failure.
+ */
 typedef void pd_event_io_cb(void *ctx, unsigned events);
 typedef void pd_timer_cb(void *ctx);
 

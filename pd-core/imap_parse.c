@@ -63,6 +63,7 @@ imap_reset(struct pd_imap_parser *p)
 	p->lit_left = 0;
 	p->tag[0] = '\0';
 	p->done = false;
+	p->lit_nul = false;
 }
 
 /* ATOM-CHAR minus the ones pre-login never needs; 8-bit is refused. */
@@ -150,8 +151,25 @@ imap_tokenize(struct pd_imap_parser *p, struct pd_str seg, size_t *lit_r,
 	const unsigned char *s = seg.p;
 	size_t i = 0, n = seg.len;
 	unsigned char qbuf[1024];
+	const unsigned char *nul = n > 0 ? memchr(s, '\0', n) : NULL;
 
-	if (memchr(s, '\0', n) != NULL) {
+	/* The tag comes first, with nothing before it (RFC 9051 §2.2.1). */
+	if (p->ntoks == 0 && n > 0 && s[0] == ' ') {
+		*msg_r = "invalid tag";
+		return SEG_BAD;
+	}
+	if (nul != NULL) {
+		/* Answer with the tag when it precedes the NUL (§7.1.3). */
+		if (p->ntoks == 0) {
+			struct pd_str t = { s, 0 };
+
+			while (t.p + t.len < nul && t.p[t.len] != ' ')
+				t.len++;
+			if (pd_imap_tag_is_valid(t)) {
+				memcpy(p->tag, t.p, t.len);
+				p->tag[t.len] = '\0';
+			}
+		}
 		*msg_r = "NUL byte in command";
 		return SEG_BAD;
 	}
@@ -282,6 +300,10 @@ imap_finish(struct pd_imap_parser *p, struct pd_imap_cmd *cmd)
 	}
 	cmd->tag.p = (const unsigned char *)p->tag;
 	cmd->tag.len = strlen(p->tag);
+	if (p->lit_nul) {
+		cmd->msg = "NUL byte in literal";
+		return PD_IMAP_BAD;
+	}
 	if (p->ntoks < 2 || p->toks[1].kind != PD_IMAP_ATOM) {
 		cmd->msg = "missing command";
 		return PD_IMAP_BAD;
@@ -327,6 +349,9 @@ pd_imap_parse(struct pd_imap_parser *p, const unsigned char *data, size_t len,
 		/* Room was checked when the literal was announced. */
 		if (pd_buf_append(&p->vals, data, n) < 0)
 			return imap_bad(p, cmd, "command too long");
+		/* RFC 9051 §4.3: a literal holds no NUL; refused at the end. */
+		if (n > 0 && memchr(data, '\0', n) != NULL)
+			p->lit_nul = true;
 		p->toks[p->ntoks - 1].len += n;
 		p->lit_left -= n;
 		*used_r = n;

@@ -54,6 +54,7 @@ struct pd_imap_parser {
 	bool in_literal;
 	bool raw_line;			/* next line is a SASL response */
 	bool done;			/* last result ended a command */
+	bool lit_nul;			/* a literal held a NUL byte */
 	char tag[PD_TAG_MAX + 1];	/* tag of the command being parsed */
 };
 

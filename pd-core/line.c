@@ -11,10 +11,12 @@ void
 pd_line_init(struct pd_line_reader *r, size_t max, bool secret)
 {
 	memset(r, 0, sizeof(*r));
+	r->max = max;
+	/* One more byte for the CR of CR LF, which does not count. */
 	if (secret)
-		pd_buf_init_secret(&r->line, max);
+		pd_buf_init_secret(&r->line, max + 1);
 	else
-		pd_buf_init(&r->line, max);
+		pd_buf_init(&r->line, max + 1);
 }
 
 void
@@ -54,5 +56,7 @@ pd_line_next(struct pd_line_reader *r, const unsigned char *data, size_t len,
 	if (line_r->len > 0 && line_r->p[line_r->len - 1] == '\r')
 		line_r->len--;
 	r->have_line = true;
+	if (line_r->len > r->max)
+		return PD_LINE_TOOLONG;	/* max + 1 bytes and a bare LF */
 	return PD_LINE_OK;
 }

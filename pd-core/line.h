@@ -10,7 +10,9 @@
 #include "pd-core/buf.h"
 
 enum pd_line_result {
-	PD_LINE_NEED_MORE,	/* all of data consumed, no complete line yet */
+	PD_LINE_NEED_MORE,	/* no complete line yet: call again with the
+				 * bytes after *used_r (all of them were used
+				 * unless an overlong line ended inside) */
 	PD_LINE_OK,		/* *line_r is a line (without CR LF) */
 	PD_LINE_TOOLONG,	/* the line passed max; its rest will be skipped */
 };
@@ -19,8 +21,10 @@ struct pd_line_reader {
 	struct pd_buf line;	/* the line being collected */
 	bool skipping;		/* discarding an overlong line up to LF */
 	bool have_line;		/* line holds a returned line: clear first */
+	size_t max;		/* without CR LF */
 };
 
+/* max bounds the line without its CR LF. */
 void pd_line_init(struct pd_line_reader *r, size_t max, bool secret);
 void pd_line_deinit(struct pd_line_reader *r);
 /*

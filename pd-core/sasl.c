@@ -61,7 +61,7 @@ int
 pd_base64_decode(struct pd_str in, struct pd_buf *out)
 {
 	size_t i, pad = 0, n;
-	unsigned char *dst;
+	unsigned char *dst, last[3];
 	int r;
 
 	if (in.len % 4 != 0)
@@ -77,13 +77,20 @@ pd_base64_decode(struct pd_str in, struct pd_buf *out)
 	}
 	if (in.len == 0)
 		return 0;
-	n = in.len / 4 * 3;
+	/* Reserve exactly what the output needs: the last quantum goes
+	 * through a small buffer since EVP_DecodeBlock writes its padding. */
+	n = in.len / 4 * 3 - pad;
 	if ((dst = pd_buf_reserve(out, n)) == NULL)
 		return -1;
-	r = EVP_DecodeBlock(dst, in.p, (int)in.len);
-	if (r < 0 || (size_t)r != n)
+	if (in.len > 4 && EVP_DecodeBlock(dst, in.p, (int)(in.len - 4)) !=
+	    (int)((in.len - 4) / 4 * 3))
 		return -1;
-	pd_buf_commit(out, n - pad);
+	r = EVP_DecodeBlock(last, in.p + in.len - 4, 4);
+	if (r != 3)
+		return -1;
+	memcpy(dst + (in.len - 4) / 4 * 3, last, 3 - pad);
+	pd_wipe(last, sizeof(last));
+	pd_buf_commit(out, n);
 	return 0;
 }
 
@@ -91,7 +98,8 @@ int
 pd_base64_encode(const void *p, size_t n, struct pd_buf *out)
 {
 	size_t need = (n + 2) / 3 * 4;
-	unsigned char *dst = pd_buf_reserve(out, need + 1);
+	/* EVP_EncodeBlock's NUL lands on pd_buf's spare terminator byte. */
+	unsigned char *dst = pd_buf_reserve(out, need);
 
 	if (dst == NULL)
 		return -1;

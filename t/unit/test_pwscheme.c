@@ -28,7 +28,7 @@ static const struct pw_case cases[] = {
 	{ "{PLAIN}hunter2", "hunter22", 0 },
 	{ "{plain}hunter2", "hunter2", 1 },
 	{ "{CLEARTEXT}x y", "x y", 1 },
-	{ "{PLAIN}", "", 1 },
+	{ "{PLAIN}", "", 0 },	/* an empty password never logs in */
 	{ "{SHA512-CRYPT}$6$saltsaltsalt1234$mqug1BBf2Cz7iQTFtoEWJ/BeDk77cJfVUxuYD2P6ch9.m8bv8k5pMaVeq0D0ZfBTyfAKltfqOObCr7JOUpk/b0", "hunter2", 1 },
 	{ "{SHA512-CRYPT}$6$saltsaltsalt1234$mqug1BBf2Cz7iQTFtoEWJ/BeDk77cJfVUxuYD2P6ch9.m8bv8k5pMaVeq0D0ZfBTyfAKltfqOObCr7JOUpk/b0", "Hunter2", 0 },
 	{ "{SHA256-CRYPT}$5$saltsaltsalt1234$7vGdyjuQrNoAPO90am8rhOZN57GnPsumm1wRjyBux/2", "hunter2", 1 },
@@ -57,7 +57,8 @@ static const struct pw_case cases[] = {
 	{ "{NOSUCH}abc", "hunter2", -1 },
 	{ "{}abc", "hunter2", -1 },
 	{ "{PLAIN", "hunter2", -1 },
-	{ "", "", -1 },
+	{ "", "", 0 },
+	{ "", "x", -1 },
 	{ "{CRYPT}*", "hunter2", -1 },
 };
 
