@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct forker_run {
@@ -68,6 +69,14 @@ forker_launch(void *ctx, struct pd_session *s PD_UNUSED,
 	return pd_exec_run(run->conf, plan, run->rfd, run->wfd, err);
 }
 
+static bool
+forker_fd_is_socket(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
 /* The client must hear something rather than see a silent close. */
 static void
 forker_refuse(int fd, const char *proto)
@@ -93,6 +102,7 @@ pd_forker_main(const struct pd_forker *f, int argc, char **argv)
 	const char *conf_path = "/etc/pd/pd.conf", *proto = "imap";
 	const char *client_ip_opt = NULL;
 	bool print_conf = false, debug = false, stdio = f->kind == PD_FORKER_STDIO;
+	bool stderr_was_socket = false;
 	struct pd_conf *conf = NULL;
 	struct pd_err err;
 	struct pd_auth_client auth;
@@ -106,8 +116,11 @@ pd_forker_main(const struct pd_forker *f, int argc, char **argv)
 	char cip[PD_ADDR_MAX], cport[8], lip[PD_ADDR_MAX], lport[8];
 	int c, fd;
 
-	/* inetd: fd 2 is the client socket; nothing may reach it by accident. */
-	if (f->kind == PD_FORKER_INET && (fd = open("/dev/null", O_WRONLY)) >= 0) {
+	/* inetd: fd 2 is the client socket; nothing may reach it by accident.
+	 * Run by hand (-n, a config check) stderr is the terminal: keep it. */
+	if (f->kind == PD_FORKER_INET && forker_fd_is_socket(STDERR_FILENO) &&
+	    (fd = open("/dev/null", O_WRONLY)) >= 0) {
+		stderr_was_socket = true;
 		dup2(fd, STDERR_FILENO);
 		if (fd != STDERR_FILENO)
 			close(fd);
@@ -153,7 +166,7 @@ pd_forker_main(const struct pd_forker *f, int argc, char **argv)
 	}
 	pd_err_clear(&err);
 	if (pd_conf_load(conf_path, &conf, &err) < 0) {
-		if (!print_conf && f->kind == PD_FORKER_INET) {
+		if (!print_conf && stderr_was_socket) {
 			pd_log_open("syslog", f->name);
 			forker_refuse(0, proto);
 		}
