@@ -71,6 +71,8 @@ dovecot_plan(const struct pd_conf *conf, const struct pd_login *login,
 	pd_exec_plan_env(plan, "MAIL", mail);
 	pd_exec_plan_env(plan, "IP", login->client_ip);
 	pd_exec_plan_env(plan, "LOCAL_IP", login->local_ip);
+	if (login->tls)
+		pd_exec_plan_env(plan, imap ? "IMAP_TLS" : "POP3_TLS", "1");
 	if (user->quota[0] != '\0')
 		pd_exec_plan_env(plan, "QUOTA", user->quota);
 	if (login->npipelined > 0) {

@@ -573,6 +573,25 @@ pd_conf_section(const struct pd_conf *conf, const char *type, const char *name)
 	return sec;
 }
 
+const struct pd_conf_section *
+pd_conf_next_named(const struct pd_conf *conf, const char *type,
+		   const struct pd_conf_section *prev)
+{
+	const struct pd_conf_section *sec = prev != NULL ? prev->next
+							 : conf->sections;
+
+	for (; sec != NULL; sec = sec->next)
+		if (sec->name != NULL && strcmp(sec->schema->type, type) == 0)
+			return sec;
+	return NULL;
+}
+
+const char *
+pd_conf_section_name(const struct pd_conf_section *sec)
+{
+	return sec->name;
+}
+
 static const struct conf_value *
 conf_lookup(const struct pd_conf_section *sec, const char *key,
 	    const struct pd_conf_key **k_r)

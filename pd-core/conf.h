@@ -54,6 +54,16 @@ const struct pd_conf_section *pd_conf_section(const struct pd_conf *conf,
 bool pd_conf_has_section(const struct pd_conf *conf, const char *type,
 			 const char *name);
 
+/*
+ * Iterate the named sections of type ("tls", "host"): pass NULL first,
+ * then the previous result; NULL at the end.
+ */
+const struct pd_conf_section *pd_conf_next_named(const struct pd_conf *conf,
+						  const char *type,
+						  const struct pd_conf_section *prev);
+/* NAME of a named section, NULL for an unnamed one. */
+const char *pd_conf_section_name(const struct pd_conf_section *sec);
+
 /* Effective value of a declared key; pd_panic on an undeclared key (a bug). */
 const char *pd_conf_str(const struct pd_conf_section *sec, const char *key);
 unsigned long pd_conf_uint(const struct pd_conf_section *sec, const char *key);

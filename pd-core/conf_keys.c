@@ -37,11 +37,32 @@ static const struct pd_conf_key dovecot_keys[] = {
 	{ NULL, 0, NULL, 0, 0, NULL }
 };
 
+static const struct pd_conf_key tls_keys[] = {
+	{ "cert", PD_CONF_STR, "", 0, 0, NULL },
+	{ "key", PD_CONF_STR, "", 0, 0, NULL },
+	{ "min_version", PD_CONF_ENUM, "TLSv1.2", 0, 0, "TLSv1|TLSv1.1|TLSv1.2|TLSv1.3" },
+	{ "ciphers", PD_CONF_STR, "HIGH:!aNULL:!MD5:!RC4:!3DES", 0, 0, NULL },
+	{ "ciphersuites", PD_CONF_STR, "", 0, 0, NULL },
+	{ "sni_dir", PD_CONF_STR, "", 0, 0, NULL },
+	{ "plaintext_auth", PD_CONF_ENUM, "tls-only", 0, 0, "tls-only|allow" },
+	{ "trusted_networks", PD_CONF_STR, "127.0.0.0/8 ::1", 0, 0, NULL },
+	{ NULL, 0, NULL, 0, 0, NULL }
+};
+
+/* [tls NAME]: the certificate for clients that ask for NAME by SNI. */
+static const struct pd_conf_key tls_sni_keys[] = {
+	{ "cert", PD_CONF_STR, "", 0, 0, NULL },
+	{ "key", PD_CONF_STR, "", 0, 0, NULL },
+	{ NULL, 0, NULL, 0, 0, NULL }
+};
+
 /* Each "[backend NAME]" has its own key table, so it is declared by its full
  * header; named types ("[host NAME]") share one table. */
 const struct pd_conf_schema pd_conf_schemas[] = {
 	{ "", false, top_keys },
 	{ "auth", false, auth_keys },
 	{ "backend dovecot", false, dovecot_keys },
+	{ "tls", false, tls_keys },
+	{ "tls", true, tls_sni_keys },
 	{ NULL, false, NULL }
 };

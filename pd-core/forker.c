@@ -11,6 +11,7 @@
 #include "pd-core/event.h"
 #include "pd-core/log.h"
 #include "pd-core/session.h"
+#include "pd-core/tls.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -32,8 +33,8 @@ struct forker_run {
 static void
 forker_usage(const char *name, bool stdio)
 {
-	fprintf(stderr, "usage: %s -c FILE [-p imap|pop3] [-d] [-n]%s\n", name,
-		stdio ? " [--client-ip ADDR]" : "");
+	fprintf(stderr, "usage: %s -c FILE [-p imap|pop3] [--tls] [-d] [-n]%s\n",
+		name, stdio ? " [--client-ip ADDR]" : "");
 }
 
 /* "ip" and "port" of a socket address; IPv4-mapped IPv6 shown as IPv4. */
@@ -60,13 +61,37 @@ forker_addr(const struct sockaddr_storage *ss, char *ip, size_t iplen,
 	}
 }
 
+/*
+ * A plaintext client gets the mail server on its own fds: pd is gone.  A TLS
+ * client keeps pd in the path: the server runs in a child on one end of a
+ * socketpair and this process relays (REFERENCE §5).
+ */
 static int
-forker_launch(void *ctx, struct pd_session *s PD_UNUSED,
-	      const struct pd_exec_plan *plan, struct pd_err *err)
+forker_launch(void *ctx, struct pd_session *s, const struct pd_exec_plan *plan,
+	      struct pd_err *err)
 {
 	struct forker_run *run = ctx;
+	int sp[2];
+	pid_t pid;
 
-	return pd_exec_run(run->conf, plan, run->rfd, run->wfd, err);
+	if (!pd_session_is_tls(s))
+		return pd_exec_run(run->conf, plan, run->rfd, run->wfd, err);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+		return pd_err_sys(err, "socketpair");
+	if ((pid = fork()) < 0) {
+		close(sp[0]);
+		close(sp[1]);
+		return pd_err_sys(err, "fork");
+	}
+	if (pid == 0) {
+		close(sp[0]);
+		(void)pd_exec_run(run->conf, plan, sp[1], sp[1], err);
+		pd_log_error("dispatch-failed user=%s session=%s: %s", plan->user,
+			     pd_session_id(s), err->msg);
+		_exit(PD_EXIT_TEMP);
+	}
+	close(sp[1]);
+	return pd_session_relay(s, sp[0], pid);
 }
 
 static bool
@@ -95,6 +120,7 @@ pd_forker_main(const struct pd_forker *f, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "client-ip", required_argument, NULL, 'I' },
+		{ "tls", no_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -102,7 +128,9 @@ pd_forker_main(const struct pd_forker *f, int argc, char **argv)
 	const char *conf_path = "/etc/pd/pd.conf", *proto = "imap";
 	const char *client_ip_opt = NULL;
 	bool print_conf = false, debug = false, stdio = f->kind == PD_FORKER_STDIO;
-	bool stderr_was_socket = false;
+	bool stderr_was_socket = false, implicit_tls = false;
+	struct pd_tls *tls = NULL;
+	struct pd_tls_policy *policy = NULL;
 	struct pd_conf *conf = NULL;
 	struct pd_err err;
 	struct pd_auth_client auth;
@@ -152,6 +180,9 @@ pd_forker_main(const struct pd_forker *f, int argc, char **argv)
 			}
 			client_ip_opt = optarg;
 			break;
+		case 'T':
+			implicit_tls = true;
+			break;
 		case 'V':
 			printf("%s %s\n", f->name, PD_VERSION);
 			return 0;
@@ -172,9 +203,22 @@ pd_forker_main(const struct pd_forker *f, int argc, char **argv)
 		}
 		pd_fatal(PD_EXIT_CONFIG, "%s", err.msg);
 	}
+	/* TLS files are checked now, so -n finds a bad key or certificate. */
+	if (pd_tls_server_new(conf, &tls, &err) < 0 ||
+	    pd_tls_policy_new(conf, &policy, &err) < 0) {
+		if (!print_conf && stderr_was_socket) {
+			pd_log_open("syslog", f->name);
+			forker_refuse(0, proto);
+		}
+		pd_fatal(PD_EXIT_CONFIG, "%s", err.msg);
+	}
+	if (implicit_tls && tls == NULL)
+		pd_fatal(PD_EXIT_CONFIG, "--tls: no [tls] cert in %s", conf_path);
 	if (print_conf) {
 		printf("# this host: %s\n", pd_dispatch_hostname(conf));
 		pd_conf_print(conf, stdout);
+		pd_tls_free(&tls);
+		pd_tls_policy_free(&policy);
 		pd_conf_free(&conf);
 		return 0;
 	}
@@ -230,11 +274,16 @@ pd_forker_main(const struct pd_forker *f, int argc, char **argv)
 	sp.auth = auth;
 	sp.launcher.ctx = &run;
 	sp.launcher.launch = forker_launch;
+	sp.tls = tls;
+	sp.implicit_tls = implicit_tls;
+	sp.policy = policy;
 	s = pd_session_new(&sp);
 	pd_event_loop_run(loop);
 	pd_session_free(&s);
 	pd_event_loop_free(&loop);
 	auth_close(&auth);
+	pd_tls_free(&tls);
+	pd_tls_policy_free(&policy);
 	pd_conf_free(&conf);
 	return 0;
 }

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define IMAP_CAPS "IMAP4rev1 LITERAL+ SASL-IR ID AUTH=PLAIN AUTH=LOGIN"
+#define IMAP_CAPS_BASE "IMAP4rev1 LITERAL+ SASL-IR ID"
 #define IMAP_ID_PAIRS_MAX 30	/* RFC 2971 §3.3 */
 #define IMAP_ID_KEY_MAX 30
 #define IMAP_ID_VALUE_MAX 1024
@@ -50,14 +50,41 @@ imap_deinit(void *p)
 	free(st);
 }
 
+/* Pre-login capabilities: STARTTLS while it is possible, and the AUTH=
+ * mechanisms only where a plaintext password may be sent (RFC 9051 §7.2.2
+ * LOGINDISABLED otherwise). */
+static const char *
+imap_caps(struct pd_session *s)
+{
+	bool tls = pd_session_tls_available(s), plain = pd_session_plaintext_ok(s);
+
+	if (tls)
+		return plain ? IMAP_CAPS_BASE " STARTTLS AUTH=PLAIN AUTH=LOGIN"
+			     : IMAP_CAPS_BASE " STARTTLS LOGINDISABLED";
+	return plain ? IMAP_CAPS_BASE " AUTH=PLAIN AUTH=LOGIN"
+		     : IMAP_CAPS_BASE " LOGINDISABLED";
+}
+
 static void
 imap_greet(struct pd_session *s, void *p PD_UNUSED)
 {
 	const struct pd_conf_section *top =
 		pd_conf_section(pd_session_conf(s), "", NULL);
 
-	pd_session_printf(s, "* OK [CAPABILITY " IMAP_CAPS "] %s\r\n",
+	pd_session_printf(s, "* OK [CAPABILITY %s] %s\r\n", imap_caps(s),
 			  pd_conf_str(top, "greeting"));
+}
+
+/* A plaintext password where policy forbids it: refuse, never hang. */
+static bool
+imap_refuse_plaintext(struct imap_state *st, struct pd_str tag)
+{
+	if (pd_session_plaintext_ok(st->s))
+		return false;
+	pd_session_printf(st->s, "%.*s NO [PRIVACYREQUIRED] Plaintext "
+			  "authentication disallowed on non-secure connections.\r\n",
+			  (int)tag.len, (const char *)tag.p);
+	return true;
 }
 
 static void
@@ -110,6 +137,8 @@ imap_cmd_login(struct imap_state *st, const struct pd_imap_cmd *cmd)
 {
 	struct pd_creds creds;
 
+	if (imap_refuse_plaintext(st, cmd->tag))
+		return;
 	if (cmd->nargs != 2 || !imap_is_string(&cmd->args[0]) ||
 	    !imap_is_string(&cmd->args[1])) {
 		imap_bad(st, cmd->tag, "LOGIN needs a user name and a password.");
@@ -172,6 +201,8 @@ imap_cmd_authenticate(struct imap_state *st, const struct pd_imap_cmd *cmd)
 		return;
 	}
 	mech = pd_sasl_mech_parse(cmd->args[0].s);
+	if (mech != PD_SASL_NONE && imap_refuse_plaintext(st, cmd->tag))
+		return;
 	if (mech == PD_SASL_NONE) {
 		pd_session_printf(st->s, "%.*s NO Unsupported authentication mechanism.\r\n",
 				  (int)cmd->tag.len, (const char *)cmd->tag.p);
@@ -246,8 +277,9 @@ imap_command(struct imap_state *st, const struct pd_imap_cmd *cmd)
 	} else if (pd_str_eq_nocase(cmd->name, "AUTHENTICATE")) {
 		imap_cmd_authenticate(st, cmd);
 	} else if (pd_str_eq_nocase(cmd->name, "CAPABILITY") && cmd->nargs == 0) {
-		pd_session_printf(st->s, "* CAPABILITY " IMAP_CAPS "\r\n"
-				  "%.*s OK Capability completed.\r\n", tl, tag);
+		pd_session_printf(st->s, "* CAPABILITY %s\r\n"
+				  "%.*s OK Capability completed.\r\n",
+				  imap_caps(st->s), tl, tag);
 	} else if (pd_str_eq_nocase(cmd->name, "NOOP") && cmd->nargs == 0) {
 		pd_session_printf(st->s, "%.*s OK NOOP completed.\r\n", tl, tag);
 	} else if (pd_str_eq_nocase(cmd->name, "LOGOUT") && cmd->nargs == 0) {
@@ -256,9 +288,18 @@ imap_command(struct imap_state *st, const struct pd_imap_cmd *cmd)
 		pd_session_close(st->s, "logout");
 	} else if (pd_str_eq_nocase(cmd->name, "ID")) {
 		imap_cmd_id(st, cmd);
-	} else if (pd_str_eq_nocase(cmd->name, "STARTTLS")) {
-		imap_bad(st, cmd->tag, "TLS is not configured.");
+	} else if (pd_str_eq_nocase(cmd->name, "STARTTLS") && cmd->nargs == 0) {
+		if (!pd_session_tls_available(st->s)) {
+			imap_bad(st, cmd->tag, pd_session_is_tls(st->s)
+				 ? "TLS is already active." : "TLS is not configured.");
+			return;
+		}
+		pd_session_printf(st->s, "%.*s OK Begin TLS negotiation now.\r\n",
+				  tl, tag);
+		pd_imap_parser_reset(&st->parser);
+		pd_session_starttls(st->s);
 	} else if (pd_str_eq_nocase(cmd->name, "CAPABILITY") ||
+		   pd_str_eq_nocase(cmd->name, "STARTTLS") ||
 		   pd_str_eq_nocase(cmd->name, "NOOP") ||
 		   pd_str_eq_nocase(cmd->name, "LOGOUT")) {
 		imap_bad(st, cmd->tag, "Unexpected arguments.");

@@ -32,6 +32,15 @@ pd_imap_parser_deinit(struct pd_imap_parser *p)
 }
 
 void
+pd_imap_parser_reset(struct pd_imap_parser *p)
+{
+	size_t max = p->line_max;
+
+	pd_imap_parser_deinit(p);
+	pd_imap_parser_init(p, max);
+}
+
+void
 pd_imap_parser_expect_line(struct pd_imap_parser *p)
 {
 	p->raw_line = true;

@@ -61,6 +61,8 @@ struct pd_imap_parser {
 /* line_max bounds one command including its literals (imap_line_max). */
 void pd_imap_parser_init(struct pd_imap_parser *p, size_t line_max);
 void pd_imap_parser_deinit(struct pd_imap_parser *p);
+/* Forget any partial command (after STARTTLS, nothing carries over). */
+void pd_imap_parser_reset(struct pd_imap_parser *p);
 /* The next line is returned raw as PD_IMAP_LINE (AUTHENTICATE responses). */
 void pd_imap_parser_expect_line(struct pd_imap_parser *p);
 /*

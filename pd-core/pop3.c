@@ -14,9 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define POP3_CAPA "+OK Capability list follows\r\n" \
-	"CAPA\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nPIPELINING\r\nAUTH-RESP-CODE\r\n" \
-	"USER\r\nSASL PLAIN LOGIN\r\n.\r\n"
+#define POP3_CAPA_HEAD "+OK Capability list follows\r\n" \
+	"CAPA\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nPIPELINING\r\nAUTH-RESP-CODE\r\n"
 
 struct pop3_state {
 	struct pd_session *s;
@@ -84,6 +83,28 @@ pop3_login_failed(struct pd_session *s, void *p, enum pd_auth_result r)
 	}
 }
 
+/* RFC 2449 CAPA: STLS while possible, USER and SASL only where a plaintext
+ * password may be sent (RFC 2595 §4). */
+static void
+pop3_capa(struct pd_session *s)
+{
+	bool plain = pd_session_plaintext_ok(s);
+
+	pd_session_printf(s, POP3_CAPA_HEAD "%s%s.\r\n",
+			  pd_session_tls_available(s) ? "STLS\r\n" : "",
+			  plain ? "USER\r\nSASL PLAIN LOGIN\r\n" : "");
+}
+
+static bool
+pop3_refuse_plaintext(struct pop3_state *st)
+{
+	if (pd_session_plaintext_ok(st->s))
+		return false;
+	pd_session_printf(st->s, "-ERR [AUTH] Plaintext authentication "
+			  "disallowed on non-secure connections.\r\n");
+	return true;
+}
+
 static bool
 pop3_err(struct pop3_state *st, const char *msg)
 {
@@ -137,6 +158,8 @@ pop3_cmd_auth(struct pop3_state *st, const struct pd_pop3_cmd *cmd)
 		return;
 	}
 	mech = pd_sasl_mech_parse(cmd->args[0]);
+	if (mech != PD_SASL_NONE && pop3_refuse_plaintext(st))
+		return;
 	if (mech == PD_SASL_NONE) {
 		pd_session_printf(st->s, "-ERR Unsupported authentication mechanism.\r\n");
 		return;
@@ -153,8 +176,10 @@ pop3_command(struct pop3_state *st, const struct pd_pop3_cmd *cmd)
 	struct pd_creds creds;
 
 	if (pd_str_eq_nocase(cmd->name, "CAPA")) {
-		pd_session_printf(st->s, POP3_CAPA);
+		pop3_capa(st->s);
 	} else if (pd_str_eq_nocase(cmd->name, "USER")) {
+		if (pop3_refuse_plaintext(st))
+			return;
 		if (cmd->nargs != 1 || cmd->too_many || cmd->args[0].len == 0 ||
 		    pd_creds_set(st->user, PD_LOGIN_MAX, cmd->args[0]) < 0) {
 			pop3_err(st, "USER needs one user name.");
@@ -163,6 +188,8 @@ pop3_command(struct pop3_state *st, const struct pd_pop3_cmd *cmd)
 		st->have_user = true;
 		pd_session_printf(st->s, "+OK\r\n");
 	} else if (pd_str_eq_nocase(cmd->name, "PASS")) {
+		if (pop3_refuse_plaintext(st))
+			return;
 		if (!st->have_user) {
 			pop3_err(st, "No user name given.");
 			return;
@@ -182,7 +209,15 @@ pop3_command(struct pop3_state *st, const struct pd_pop3_cmd *cmd)
 		pd_session_printf(st->s, "+OK Logging out.\r\n");
 		pd_session_close(st->s, "logout");
 	} else if (pd_str_eq_nocase(cmd->name, "STLS")) {
-		pop3_err(st, "TLS is not configured.");
+		if (!pd_session_tls_available(st->s)) {
+			pop3_err(st, pd_session_is_tls(st->s) ? "TLS is already active."
+							      : "TLS is not configured.");
+			return;
+		}
+		pd_session_printf(st->s, "+OK Begin TLS negotiation.\r\n");
+		pd_pop3_parser_reset(&st->parser);
+		st->have_user = false;
+		pd_session_starttls(st->s);
 	} else {
 		pop3_err(st, "Unknown command, or not allowed before login.");
 	}

@@ -24,6 +24,15 @@ pd_pop3_parser_deinit(struct pd_pop3_parser *p)
 }
 
 void
+pd_pop3_parser_reset(struct pd_pop3_parser *p)
+{
+	size_t max = p->lines.max;
+
+	pd_pop3_parser_deinit(p);
+	pd_pop3_parser_init(p, max);
+}
+
+void
 pd_pop3_parser_expect_line(struct pd_pop3_parser *p)
 {
 	p->raw_line = true;

@@ -35,6 +35,8 @@ struct pd_pop3_parser {
 void pd_pop3_parser_init(struct pd_pop3_parser *p, size_t line_max);
 void pd_pop3_parser_deinit(struct pd_pop3_parser *p);
 void pd_pop3_parser_expect_line(struct pd_pop3_parser *p);
+/* Forget any partial line (after STLS, nothing carries over). */
+void pd_pop3_parser_reset(struct pd_pop3_parser *p);
 /* As pd_imap_parse: consume from data, views valid until the next call. */
 enum pd_pop3_result pd_pop3_parse(struct pd_pop3_parser *p,
 				  const unsigned char *data, size_t len,

@@ -5,6 +5,9 @@
  *   AUTHING   waiting for the auth client's reply; input is held unparsed
  *   DELAY     a failed login waits auth_failure_delay before its answer
  *   LAUNCH    login succeeded: output is flushed, then the launcher runs
+ *   TLS_FLUSH STARTTLS accepted: the OK is flushed, client input dropped
+ *   HANDSHAKE TLS handshake (STARTTLS, or implicit TLS before the greeting)
+ *   RELAY     the mail server runs in a child; bytes are relayed (TLS)
  *   CLOSING   flushing the last output; then DONE
  * Every failure the client causes ends in a protocol reply or a close,
  * never an exit.  Bytes the client pipelines after the login command stay
@@ -14,6 +17,8 @@
 #include "pd-core/dispatch.h"
 #include "pd-core/log.h"
 #include "pd-core/mem.h"
+#include "pd-core/relay.h"
+#include "pd-core/stream.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,15 +27,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define SESSION_READ_CHUNK 4096
 #define SESSION_IN_MIN 16384
 #define SESSION_OUT_MAX (256 * 1024)
 #define SESSION_OUT_HIGH (16 * 1024)	/* stop parsing above this */
+#define SESSION_RELAY_BUF (16 * 1024)
 
-enum session_state { S_PRELOGIN, S_AUTHING, S_DELAY, S_LAUNCH, S_CLOSING,
-		     S_DONE };
+enum session_state { S_PRELOGIN, S_AUTHING, S_DELAY, S_LAUNCH, S_TLS_FLUSH,
+		     S_HANDSHAKE, S_RELAY, S_CLOSING, S_DONE };
 
 struct pd_session {
 	struct pd_session_params p;
@@ -38,6 +45,13 @@ struct pd_session {
 	void *pst;
 	enum session_state state;
 	struct pd_event_io *rio, *wio;	/* wio == rio for a socket */
+	struct pd_stream st;
+	struct pd_relay *relay;
+	struct pd_relay_stats relay_stats;
+	struct pd_timer relay_timer;
+	pid_t child;
+	char tls_desc[96];
+	bool greeted;
 	struct pd_buf in, out;
 	struct pd_timer login_timer, delay_timer;
 	unsigned long bad, max_bad;
@@ -57,6 +71,7 @@ struct pd_session {
 
 static void session_update_io(struct pd_session *s);
 static void session_finish(struct pd_session *s);
+static void session_io(void *ctx, unsigned events);
 
 static void
 session_set_nonblock(int fd)
@@ -89,6 +104,26 @@ bool
 pd_session_is_done(const struct pd_session *s)
 {
 	return s->state == S_DONE;
+}
+
+bool
+pd_session_is_tls(const struct pd_session *s)
+{
+	return pd_stream_is_tls(&s->st);
+}
+
+bool
+pd_session_tls_available(const struct pd_session *s)
+{
+	return s->p.tls != NULL && !pd_stream_is_tls(&s->st);
+}
+
+bool
+pd_session_plaintext_ok(const struct pd_session *s)
+{
+	return s->p.policy == NULL ||
+	       pd_tls_policy_allows(s->p.policy, s->p.client_ip,
+				    pd_stream_is_tls(&s->st));
 }
 
 bool
@@ -164,10 +199,13 @@ session_finish(struct pd_session *s)
 	}
 	pd_timer_stop(&s->login_timer);
 	pd_timer_stop(&s->delay_timer);
+	pd_timer_stop(&s->relay_timer);
+	pd_relay_free(&s->relay);
 	if (s->wio != s->rio)
 		pd_event_io_remove(&s->wio);
 	s->wio = NULL;
 	pd_event_io_remove(&s->rio);
+	pd_stream_deinit(&s->st);
 }
 
 void
@@ -211,23 +249,30 @@ session_launch(struct pd_session *s)
 	login.local_ip = s->p.local_ip;
 	login.local_port = s->p.local_port;
 	login.session_id = s->id;
-	login.tls = false;
+	login.tls = pd_stream_is_tls(&s->st);
 	pd_err_clear(&err);
 	pd_exec_plan_init(&plan, "");
 	if (pd_dispatch_plan(s->p.conf, &login, &s->user, &plan, &backend,
 			     &err) < 0)
 		goto fail;
-	pd_log_info("%s login user=%s ip=%s port=%s backend=%s method=%s%s%s%s "
+	pd_log_info("%s login user=%s ip=%s port=%s backend=%s method=%s tls=%s%s%s%s "
 		    "session=%s", s->proto->name, s->user.user, s->p.client_ip,
 		    s->p.client_port, backend, s->method,
+		    s->tls_desc[0] != '\0' ? s->tls_desc : "no",
 		    s->client_id_q[0] != '\0' ? " id=\"" : "", s->client_id_q,
 		    s->client_id_q[0] != '\0' ? "\"" : "", s->id);
 	/* Does not return when it execs. */
-	if (s->p.launcher.launch(s->p.launcher.ctx, s, &plan, &err) == 0) {
+	switch (s->p.launcher.launch(s->p.launcher.ctx, s, &plan, &err)) {
+	case 0:
 		pd_exec_plan_deinit(&plan);
 		s->end_reason = NULL;
 		session_finish(s);
 		return;
+	case 1:
+		pd_exec_plan_deinit(&plan);
+		return;
+	default:
+		break;
 	}
 fail:
 	pd_exec_plan_deinit(&plan);
@@ -335,13 +380,13 @@ session_read(struct pd_session *s)
 	size_t room = pd_buf_room(&s->in);
 	ssize_t n;
 
-	if (room == 0)
+	if (room == 0 || s->read_eof)
 		return;
 	if (room > SESSION_READ_CHUNK)
 		room = SESSION_READ_CHUNK;
 	dst = pd_buf_reserve(&s->in, room);
 	PD_ASSERT(dst != NULL);
-	n = read(s->p.rfd, dst, room);
+	n = pd_stream_read(&s->st, dst, room);
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EINTR)
 			return;
@@ -357,7 +402,14 @@ session_read(struct pd_session *s)
 	pd_buf_commit(&s->in, (size_t)n);
 	if (s->state == S_PRELOGIN)
 		s->proto->input(s, s->pst);
+	/* TLS may have decrypted more than we asked for; epoll won't say. */
+	if (s->state != S_DONE && pd_stream_has_pending(&s->st) &&
+	    (s->state == S_PRELOGIN || s->state == S_AUTHING ||
+	     s->state == S_DELAY))
+		session_read(s);
 }
+
+static void session_handshake(struct pd_session *s);
 
 static void
 session_write(struct pd_session *s)
@@ -365,7 +417,7 @@ session_write(struct pd_session *s)
 	ssize_t n;
 
 	while (s->out.len > 0) {
-		n = write(s->p.wfd, s->out.data, s->out.len);
+		n = pd_stream_write(&s->st, s->out.data, s->out.len);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				return;
@@ -383,6 +435,12 @@ session_write(struct pd_session *s)
 		session_launch(s);
 		return;
 	}
+	if (s->state == S_TLS_FLUSH) {
+		pd_stream_start_tls(&s->st, pd_tls_ssl_new(s->p.tls));
+		s->state = S_HANDSHAKE;
+		session_handshake(s);
+		return;
+	}
 	/* Output drained below the mark: parse what was held back. */
 	if (s->state == S_PRELOGIN && s->in.len > 0)
 		s->proto->input(s, s->pst);
@@ -393,10 +451,18 @@ session_io(void *ctx, unsigned events)
 {
 	struct pd_session *s = ctx;
 
-	if ((events & PD_EVENT_WRITE) && s->state != S_DONE)
+	/* With TLS either event may unblock either operation: try both. */
+	if (pd_stream_is_tls(&s->st))
+		events = PD_EVENT_READ | PD_EVENT_WRITE;
+	if (s->state == S_HANDSHAKE) {
+		session_handshake(s);
+		return;
+	}
+	if ((events & PD_EVENT_WRITE) && s->state != S_DONE && s->out.len > 0)
 		session_write(s);
 	if ((events & PD_EVENT_READ) && s->state != S_DONE &&
-	    s->state != S_CLOSING)
+	    s->state != S_CLOSING && s->state != S_TLS_FLUSH &&
+	    s->state != S_HANDSHAKE && s->state != S_LAUNCH)
 		session_read(s);
 	if (s->state != S_DONE)
 		session_update_io(s);
@@ -415,17 +481,134 @@ session_update_io(struct pd_session *s)
 		if (s->state == S_DONE)
 			return;
 	}
-	if (s->state != S_CLOSING && s->state != S_LAUNCH && !s->read_eof &&
-	    pd_buf_room(&s->in) > 0)
-		r = PD_EVENT_READ;
-	if (s->out.len > 0)
-		w = PD_EVENT_WRITE;
+	if (s->state == S_RELAY)
+		return;
+	if (s->state == S_HANDSHAKE) {
+		r = s->st.read_wants;
+	} else {
+		if (s->state != S_CLOSING && s->state != S_LAUNCH &&
+		    s->state != S_TLS_FLUSH && !s->read_eof &&
+		    pd_buf_room(&s->in) > 0)
+			r = s->st.read_wants;
+		if (s->out.len > 0)
+			w = s->st.write_wants;
+	}
+	/* A TLS operation may wait for the other direction's event. */
+	r |= w;
+	w = r & PD_EVENT_WRITE;
+	r &= PD_EVENT_READ;
 	if (s->rio == s->wio) {
 		pd_event_io_want(s->rio, r | w);
 	} else {
 		pd_event_io_want(s->rio, r);
 		pd_event_io_want(s->wio, w);
 	}
+}
+
+static void
+session_handshake(struct pd_session *s)
+{
+	switch (pd_stream_handshake(&s->st)) {
+	case 0:
+		session_update_io(s);
+		return;
+	case -1:
+		pd_log_info("%s tls-failed ip=%s session=%s: %s", s->proto->name,
+			    s->p.client_ip, s->id, s->st.error);
+		s->end_reason = "tls-failed";
+		session_finish(s);
+		return;
+	default:
+		break;
+	}
+	pd_tls_describe(s->st.ssl, s->tls_desc, sizeof(s->tls_desc));
+	pd_log_debug("%s tls ip=%s %s session=%s", s->proto->name, s->p.client_ip,
+		     s->tls_desc, s->id);
+	s->state = S_PRELOGIN;
+	/* Implicit TLS greets inside TLS; after STARTTLS the client asks. */
+	if (!s->greeted) {
+		s->greeted = true;
+		s->proto->greet(s, s->pst);
+	}
+	session_update_io(s);
+}
+
+void
+pd_session_starttls(struct pd_session *s)
+{
+	PD_ASSERT(pd_session_tls_available(s));
+	/* RFC 9051 §6.2.1, RFC 2595 §4: nothing sent before the handshake may
+	 * be taken as a command inside TLS (the STARTTLS injection attack). */
+	if (s->in.len > 0)
+		pd_log_info("%s starttls ip=%s discarded=%zu session=%s: client "
+			    "pipelined bytes after STARTTLS", s->proto->name,
+			    s->p.client_ip, s->in.len, s->id);
+	pd_buf_reset(&s->in);
+	s->state = S_TLS_FLUSH;
+	if (s->out.len == 0)
+		session_write(s);
+	else
+		session_update_io(s);
+}
+
+static void
+session_relay_over(void *ctx)
+{
+	struct pd_session *s = ctx;
+	int status = 0;
+	bool failed;
+
+	pd_relay_free(&s->relay);
+	/* The backend closed its end: it is exiting; collect it. */
+	while (s->child > 0 && waitpid(s->child, &status, 0) < 0 && errno == EINTR)
+		;
+	failed = s->child > 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	s->child = 0;
+	pd_log_info("%s end user=%s ip=%s in=%llu out=%llu secs=%.1f reason=%s%s "
+		    "session=%s", s->proto->name, s->user.user, s->p.client_ip,
+		    (unsigned long long)s->relay_stats.in,
+		    (unsigned long long)s->relay_stats.out,
+		    (double)(pd_event_now_ms(s->p.loop) - s->started_ms) / 1000.0,
+		    s->relay_stats.reason, failed ? " backend-status=failed" : "",
+		    s->id);
+	s->end_reason = NULL;
+	/* A mail server that died before saying a word: tell the client. */
+	if (failed && s->relay_stats.out == 0 && !s->read_eof) {
+		s->rio = pd_event_io_add(s->p.loop, s->p.rfd, session_io, s);
+		s->wio = s->p.wfd == s->p.rfd ? s->rio
+			: pd_event_io_add(s->p.loop, s->p.wfd, session_io, s);
+		s->state = S_PRELOGIN;
+		s->proto->login_failed(s, s->pst, PD_AUTH_TEMPFAIL);
+		pd_session_close(s, NULL);
+		return;
+	}
+	session_finish(s);
+}
+
+static void
+session_relay_done(void *ctx, const struct pd_relay_stats *stats)
+{
+	struct pd_session *s = ctx;
+
+	s->relay_stats = *stats;
+	/* Not from inside the relay's own callback: on the next turn. */
+	pd_timer_start(s->p.loop, &s->relay_timer, 0, session_relay_over, s);
+}
+
+int
+pd_session_relay(struct pd_session *s, int backend_fd, pid_t pid)
+{
+	s->state = S_RELAY;
+	s->child = pid;
+	pd_timer_stop(&s->login_timer);
+	/* The relay watches the client fds now. */
+	if (s->wio != s->rio)
+		pd_event_io_remove(&s->wio);
+	s->wio = NULL;
+	pd_event_io_remove(&s->rio);
+	s->relay = pd_relay_new(s->p.loop, &s->st, backend_fd, SESSION_RELAY_BUF,
+				session_relay_done, s);
+	return 1;
 }
 
 struct pd_session *
@@ -459,8 +642,16 @@ pd_session_new(const struct pd_session_params *params)
 		       pd_conf_uint(top, "login_timeout") * 1000,
 		       session_timeout, s);
 	s->pst = s->proto->init(s);
+	pd_stream_init(&s->st, params->rfd, params->wfd);
 	pd_log_debug("%s connect ip=%s port=%s session=%s", s->proto->name,
 		     s->p.client_ip, s->p.client_port, s->id);
+	if (params->implicit_tls && params->tls != NULL) {
+		pd_stream_start_tls(&s->st, pd_tls_ssl_new(params->tls));
+		s->state = S_HANDSHAKE;
+		session_handshake(s);
+		return s;
+	}
+	s->greeted = true;
 	s->proto->greet(s, s->pst);
 	session_update_io(s);
 	return s;

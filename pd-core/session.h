@@ -15,6 +15,9 @@
 #include "pd-core/event.h"
 #include "pd-core/exec.h"
 #include "pd-core/sasl.h"
+#include "pd-core/tls.h"
+
+#include <sys/types.h>
 
 struct pd_session;
 
@@ -24,7 +27,8 @@ struct pd_launcher {
 	/*
 	 * Carry out plan for the session's client.  Does not return on
 	 * success when it execs in this process; returns -1 (err set) when it
-	 * could not, and 0 when the client was handed on elsewhere.
+	 * could not, 0 when the client was handed on elsewhere, and 1 when it
+	 * started the mail server elsewhere and called pd_session_relay.
 	 */
 	int (*launch)(void *ctx, struct pd_session *s,
 		      const struct pd_exec_plan *plan, struct pd_err *err);
@@ -39,6 +43,9 @@ struct pd_session_params {
 	const char *local_ip, *local_port;
 	struct pd_auth_client auth;
 	struct pd_launcher launcher;
+	struct pd_tls *tls;			/* NULL: TLS not configured */
+	bool implicit_tls;			/* handshake before the greeting */
+	const struct pd_tls_policy *policy;	/* NULL: plaintext always allowed */
 };
 
 /* The per-protocol table (nginx's ngx_mail_protocol_t). */
@@ -84,6 +91,22 @@ bool pd_session_bad(struct pd_session *s);
  */
 void pd_session_login(struct pd_session *s, struct pd_creds *creds,
 		      const char *method, const char *tag);
+/* Whether STARTTLS/STLS may be offered now (configured, not yet on). */
+bool pd_session_tls_available(const struct pd_session *s);
+bool pd_session_is_tls(const struct pd_session *s);
+/* Whether a plaintext password may be sent now (policy, network, TLS). */
+bool pd_session_plaintext_ok(const struct pd_session *s);
+/*
+ * After the protocol queued its "begin TLS" reply: drop every byte the
+ * client sent after the command (never run plaintext inside TLS), flush the
+ * reply, then handshake.
+ */
+void pd_session_starttls(struct pd_session *s);
+/*
+ * For launchers: the mail server runs elsewhere (pid) on the other end of
+ * backend_fd; relay the client to it until it ends.  Returns 1.
+ */
+int pd_session_relay(struct pd_session *s, int backend_fd, pid_t pid);
 /* Remember the client's ID (RFC 2971) text for the log (quoted, bounded). */
 void pd_session_set_client_id(struct pd_session *s, const char *text);
 /* Close after the queued output is written; reason goes in the end line. */
