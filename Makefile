@@ -60,7 +60,7 @@ else
   SAY := @echo
 endif
 
-PROVE_FLAGS ?=
+PROVE_FLAGS ?= -j2
 PROVE_TESTS ?= t/
 
 .SECONDARY:

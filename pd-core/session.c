@@ -307,6 +307,7 @@ session_auth_reply(void *ctx, struct pd_auth_reply *reply)
 
 	s->auth_req = NULL;
 	if (reply->result == PD_AUTH_OK) {
+		pd_user_deinit(&s->user);
 		s->user = reply->user;
 		pd_user_init(&reply->user);	/* we own the record now */
 		s->have_user = true;
