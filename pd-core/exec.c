@@ -54,6 +54,7 @@ pd_exec_plan_deinit(struct pd_exec_plan *plan)
 	free(plan->home);
 	free(plan->maildir);
 	free(plan->first_output);
+	free(plan->input);
 	free(plan->log_tag);
 	memset(plan, 0, sizeof(*plan));
 }
@@ -110,6 +111,18 @@ pd_exec_env_name_is_safe(const char *key)
 		if (strcmp(key, banned[i]) == 0)
 			return false;
 	return true;
+}
+
+void
+pd_exec_plan_input(struct pd_exec_plan *plan, const void *p, size_t n)
+{
+	free(plan->input);
+	plan->input = NULL;
+	plan->ninput = n;
+	if (n > 0) {
+		plan->input = pd_xmalloc(n);
+		memcpy(plan->input, p, n);
+	}
 }
 
 int

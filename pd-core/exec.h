@@ -26,6 +26,10 @@ struct pd_exec_plan {
 	char *home;		/* chdir target; must exist */
 	char *maildir;		/* checked or created (cur new tmp, 0700); may be NULL */
 	char *first_output;	/* written to the client right before exec; may be NULL */
+	unsigned char *input;	/* client bytes the server must read first (a
+				 * server with no hand-over mechanism): the
+				 * launcher relays them; NULL if none */
+	size_t ninput;
 	char *log_tag;		/* syslog tag for the server's stderr */
 };
 
@@ -34,6 +38,8 @@ void pd_exec_plan_deinit(struct pd_exec_plan *plan);
 void pd_exec_plan_arg(struct pd_exec_plan *plan, const char *arg);
 void pd_exec_plan_env(struct pd_exec_plan *plan, const char *key,
 		      const char *value);
+/* Set plan->input to a copy of n bytes (n may be 0). */
+void pd_exec_plan_input(struct pd_exec_plan *plan, const void *p, size_t n);
 
 /*
  * Whether key may be set from a user record's extra pairs: a shell-style

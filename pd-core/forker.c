@@ -64,7 +64,8 @@ forker_addr(const struct sockaddr_storage *ss, char *ip, size_t iplen,
 /*
  * A plaintext client gets the mail server on its own fds: pd is gone.  A TLS
  * client keeps pd in the path: the server runs in a child on one end of a
- * socketpair and this process relays (REFERENCE §5).
+ * socketpair and this process relays (REFERENCE §5).  So does a client
+ * whose pipelined bytes the server has no way to take over (Courier).
  */
 static int
 forker_launch(void *ctx, struct pd_session *s, const struct pd_exec_plan *plan,
@@ -74,7 +75,7 @@ forker_launch(void *ctx, struct pd_session *s, const struct pd_exec_plan *plan,
 	int sp[2];
 	pid_t pid;
 
-	if (!pd_session_is_tls(s))
+	if (!pd_session_is_tls(s) && plan->ninput == 0)
 		return pd_exec_run(run->conf, plan, run->rfd, run->wfd, err);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
 		return pd_err_sys(err, "socketpair");
@@ -91,7 +92,7 @@ forker_launch(void *ctx, struct pd_session *s, const struct pd_exec_plan *plan,
 		_exit(PD_EXIT_TEMP);
 	}
 	close(sp[1]);
-	return pd_session_relay(s, sp[0], pid);
+	return pd_session_relay(s, sp[0], pid, plan->input, plan->ninput);
 }
 
 static bool
@@ -116,22 +117,59 @@ forker_refuse(int fd, const char *proto)
 }
 
 int
-pd_forker_main(const struct pd_forker *f, int argc, char **argv)
+pd_forker_setup(const struct pd_forker *f, const struct pd_forker_opts *o,
+		bool refuse_on_fd0, struct pd_forker_ctx *ctx)
 {
-	static const struct option longopts[] = {
-		{ "client-ip", required_argument, NULL, 'I' },
-		{ "tls", no_argument, NULL, 'T' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 }
-	};
-	const char *conf_path = "/etc/pd/pd.conf", *proto = "imap";
-	const char *client_ip_opt = NULL;
-	bool print_conf = false, debug = false, stdio = f->kind == PD_FORKER_STDIO;
-	bool stderr_was_socket = false, implicit_tls = false;
-	struct pd_tls *tls = NULL;
-	struct pd_tls_policy *policy = NULL;
-	struct pd_conf *conf = NULL;
+	const struct pd_conf_section *top;
+	const char *target;
+	struct pd_err err;
+
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->f = f;
+	ctx->o = *o;
+	pd_err_clear(&err);
+	if (pd_conf_load(o->conf_path, &ctx->conf, &err) < 0 ||
+	    /* TLS files are checked now, so -n finds a bad key or certificate. */
+	    pd_tls_server_new(ctx->conf, &ctx->tls, &err) < 0 ||
+	    pd_tls_policy_new(ctx->conf, &ctx->policy, &err) < 0) {
+		if (!o->print_conf && refuse_on_fd0) {
+			pd_log_open("syslog", f->name);
+			forker_refuse(0, o->proto);
+		}
+		pd_fatal(PD_EXIT_CONFIG, "%s", err.msg);
+	}
+	if (o->implicit_tls && ctx->tls == NULL)
+		pd_fatal(PD_EXIT_CONFIG, "--tls: no [tls] cert in %s", o->conf_path);
+	if (o->print_conf) {
+		printf("# this host: %s\n", pd_dispatch_hostname(ctx->conf));
+		pd_conf_print(ctx->conf, stdout);
+		pd_forker_cleanup(ctx);
+		return 1;
+	}
+	top = pd_conf_section(ctx->conf, "", NULL);
+	target = o->debug ? "stderr" : pd_conf_str(top, "log");
+	if (pd_log_open(target, f->name) < 0) {
+		pd_log_open("stderr", f->name);
+		pd_fatal(PD_EXIT_CONFIG, "%s: log = %s: cannot open it",
+			 pd_conf_where(top, "log"), target);
+	}
+	pd_log_set_debug(o->debug || pd_conf_bool(top, "debug"));
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+void
+pd_forker_cleanup(struct pd_forker_ctx *ctx)
+{
+	pd_tls_free(&ctx->tls);
+	pd_tls_policy_free(&ctx->policy);
+	pd_conf_free(&ctx->conf);
+}
+
+int
+pd_forker_serve(struct pd_forker_ctx *ctx, int rfd, int wfd, bool is_socket)
+{
+	const struct pd_forker *f = ctx->f;
 	struct pd_err err;
 	struct pd_auth_client auth;
 	void (*auth_close)(struct pd_auth_client *) = NULL;
@@ -142,7 +180,84 @@ pd_forker_main(const struct pd_forker *f, int argc, char **argv)
 	struct sockaddr_storage ss;
 	socklen_t sslen;
 	char cip[PD_ADDR_MAX], cport[8], lip[PD_ADDR_MAX], lport[8];
-	int c, fd;
+
+	run.conf = ctx->conf;
+	run.rfd = rfd;
+	run.wfd = wfd;
+	snprintf(cip, sizeof(cip), "%s",
+		 ctx->o.client_ip != NULL ? ctx->o.client_ip : "local");
+	snprintf(cport, sizeof(cport), "0");
+	snprintf(lip, sizeof(lip), "local");
+	snprintf(lport, sizeof(lport), "0");
+	if (is_socket) {
+		sslen = sizeof(ss);
+		memset(&ss, 0, sizeof(ss));
+		if (getpeername(rfd, (struct sockaddr *)&ss, &sslen) < 0) {
+			pd_log_error("fd %d is not a connected socket", rfd);
+			return PD_EXIT_CONFIG;
+		}
+		forker_addr(&ss, cip, sizeof(cip), cport, sizeof(cport));
+		sslen = sizeof(ss);
+		memset(&ss, 0, sizeof(ss));
+		if (getsockname(rfd, (struct sockaddr *)&ss, &sslen) == 0)
+			forker_addr(&ss, lip, sizeof(lip), lport, sizeof(lport));
+	}
+	pd_err_clear(&err);
+	if (f->auth_open(ctx->conf, &auth, &auth_close, &err) < 0) {
+		forker_refuse(wfd, ctx->o.proto);
+		pd_log_error("%s", err.msg);
+		return err.kind == PD_ERR_CONFIG ? PD_EXIT_CONFIG : PD_EXIT_TEMP;
+	}
+	loop = pd_event_loop_new();
+	memset(&sp, 0, sizeof(sp));
+	sp.conf = ctx->conf;
+	sp.loop = loop;
+	sp.proto = ctx->o.proto;
+	sp.rfd = rfd;
+	sp.wfd = wfd;
+	sp.client_ip = cip;
+	sp.client_port = cport;
+	sp.local_ip = lip;
+	sp.local_port = lport;
+	sp.auth = auth;
+	sp.launcher.ctx = &run;
+	sp.launcher.launch = forker_launch;
+	sp.tls = ctx->tls;
+	sp.implicit_tls = ctx->o.implicit_tls;
+	sp.policy = ctx->policy;
+	s = pd_session_new(&sp);
+	pd_event_loop_run(loop);
+	pd_session_free(&s);
+	pd_event_loop_free(&loop);
+	auth_close(&auth);
+	return 0;
+}
+
+int
+pd_forker_parse_proto(const char *name, const char *arg)
+{
+	if (strcmp(arg, "imap") != 0 && strcmp(arg, "pop3") != 0) {
+		fprintf(stderr, "%s: -p wants imap or pop3, not '%s'\n", name, arg);
+		return -1;
+	}
+	return 0;
+}
+
+int
+pd_forker_main(const struct pd_forker *f, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "client-ip", required_argument, NULL, 'I' },
+		{ "tls", no_argument, NULL, 'T' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct pd_forker_opts o = { "/etc/pd/pd.conf", "imap", NULL, false,
+				    false, false };
+	struct pd_forker_ctx ctx;
+	bool stdio = f->kind == PD_FORKER_STDIO, stderr_was_socket = false;
+	int c, fd, ret;
 
 	/* inetd: fd 2 is the client socket; nothing may reach it by accident.
 	 * Run by hand (-n, a config check) stderr is the terminal: keep it. */
@@ -157,31 +272,28 @@ pd_forker_main(const struct pd_forker *f, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "c:p:dnhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			conf_path = optarg;
+			o.conf_path = optarg;
 			break;
 		case 'p':
-			if (strcmp(optarg, "imap") != 0 && strcmp(optarg, "pop3") != 0) {
-				fprintf(stderr, "%s: -p wants imap or pop3, not '%s'\n",
-					f->name, optarg);
+			if (pd_forker_parse_proto(f->name, optarg) < 0)
 				return PD_EXIT_CONFIG;
-			}
-			proto = optarg;
+			o.proto = optarg;
 			break;
 		case 'd':
-			debug = true;
+			o.debug = true;
 			break;
 		case 'n':
-			print_conf = true;
+			o.print_conf = true;
 			break;
 		case 'I':
 			if (!stdio) {
 				forker_usage(f->name, stdio);
 				return PD_EXIT_CONFIG;
 			}
-			client_ip_opt = optarg;
+			o.client_ip = optarg;
 			break;
 		case 'T':
-			implicit_tls = true;
+			o.implicit_tls = true;
 			break;
 		case 'V':
 			printf("%s %s\n", f->name, PD_VERSION);
@@ -195,95 +307,12 @@ pd_forker_main(const struct pd_forker *f, int argc, char **argv)
 		forker_usage(f->name, stdio);
 		return PD_EXIT_CONFIG;
 	}
-	pd_err_clear(&err);
-	if (pd_conf_load(conf_path, &conf, &err) < 0) {
-		if (!print_conf && stderr_was_socket) {
-			pd_log_open("syslog", f->name);
-			forker_refuse(0, proto);
-		}
-		pd_fatal(PD_EXIT_CONFIG, "%s", err.msg);
-	}
-	/* TLS files are checked now, so -n finds a bad key or certificate. */
-	if (pd_tls_server_new(conf, &tls, &err) < 0 ||
-	    pd_tls_policy_new(conf, &policy, &err) < 0) {
-		if (!print_conf && stderr_was_socket) {
-			pd_log_open("syslog", f->name);
-			forker_refuse(0, proto);
-		}
-		pd_fatal(PD_EXIT_CONFIG, "%s", err.msg);
-	}
-	if (implicit_tls && tls == NULL)
-		pd_fatal(PD_EXIT_CONFIG, "--tls: no [tls] cert in %s", conf_path);
-	if (print_conf) {
-		printf("# this host: %s\n", pd_dispatch_hostname(conf));
-		pd_conf_print(conf, stdout);
-		pd_tls_free(&tls);
-		pd_tls_policy_free(&policy);
-		pd_conf_free(&conf);
+	if (pd_forker_setup(f, &o, stderr_was_socket, &ctx) > 0)
 		return 0;
-	}
-	{
-		const struct pd_conf_section *top = pd_conf_section(conf, "", NULL);
-		const char *target = debug ? "stderr" : pd_conf_str(top, "log");
-
-		if (pd_log_open(target, f->name) < 0) {
-			pd_log_open("stderr", f->name);
-			pd_fatal(PD_EXIT_CONFIG, "%s: log = %s: cannot open it",
-				 pd_conf_where(top, "log"), target);
-		}
-		pd_log_set_debug(debug || pd_conf_bool(top, "debug"));
-	}
-	signal(SIGPIPE, SIG_IGN);
-
-	run.conf = conf;
-	run.rfd = 0;
-	run.wfd = stdio ? 1 : 0;
-	snprintf(cip, sizeof(cip), "%s", client_ip_opt != NULL ? client_ip_opt : "local");
-	snprintf(cport, sizeof(cport), "0");
-	snprintf(lip, sizeof(lip), "local");
-	snprintf(lport, sizeof(lport), "0");
-	if (!stdio) {
-		sslen = sizeof(ss);
-		memset(&ss, 0, sizeof(ss));
-		if (getpeername(0, (struct sockaddr *)&ss, &sslen) < 0)
-			pd_fatal(PD_EXIT_CONFIG, "fd 0 is not a connected socket "
-				 "(run me from inetd, or use pd-forker-stdio)");
-		forker_addr(&ss, cip, sizeof(cip), cport, sizeof(cport));
-		sslen = sizeof(ss);
-		memset(&ss, 0, sizeof(ss));
-		if (getsockname(0, (struct sockaddr *)&ss, &sslen) == 0)
-			forker_addr(&ss, lip, sizeof(lip), lport, sizeof(lport));
-	}
-	if (f->auth_open(conf, &auth, &auth_close, &err) < 0) {
-		forker_refuse(run.wfd, proto);
-		pd_fatal(err.kind == PD_ERR_CONFIG ? PD_EXIT_CONFIG : PD_EXIT_TEMP,
-			 "%s", err.msg);
-	}
-
-	loop = pd_event_loop_new();
-	memset(&sp, 0, sizeof(sp));
-	sp.conf = conf;
-	sp.loop = loop;
-	sp.proto = proto;
-	sp.rfd = run.rfd;
-	sp.wfd = run.wfd;
-	sp.client_ip = cip;
-	sp.client_port = cport;
-	sp.local_ip = lip;
-	sp.local_port = lport;
-	sp.auth = auth;
-	sp.launcher.ctx = &run;
-	sp.launcher.launch = forker_launch;
-	sp.tls = tls;
-	sp.implicit_tls = implicit_tls;
-	sp.policy = policy;
-	s = pd_session_new(&sp);
-	pd_event_loop_run(loop);
-	pd_session_free(&s);
-	pd_event_loop_free(&loop);
-	auth_close(&auth);
-	pd_tls_free(&tls);
-	pd_tls_policy_free(&policy);
-	pd_conf_free(&conf);
-	return 0;
+	if (!stdio && !forker_fd_is_socket(0))
+		pd_fatal(PD_EXIT_CONFIG, "fd 0 is not a connected socket "
+			 "(run me from inetd, or use pd-forker-stdio)");
+	ret = pd_forker_serve(&ctx, 0, stdio ? 1 : 0, !stdio);
+	pd_forker_cleanup(&ctx);
+	return ret;
 }

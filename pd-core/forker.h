@@ -10,6 +10,7 @@
 #include "pd-core/authc.h"
 #include "pd-core/conf.h"
 #include "pd-core/err.h"
+#include "pd-core/tls.h"
 
 enum pd_forker_kind {
 	PD_FORKER_STDIO,	/* client on stdin/stdout (pipes or a tty) */
@@ -25,7 +26,38 @@ struct pd_forker {
 			 struct pd_err *err);
 };
 
-/* Run one session as the forker says; returns the process exit code. */
+/* Parse argv (-c -p --tls -d -n, --client-ip for stdio) and run one
+ * session as the forker says; returns the process exit code. */
 int pd_forker_main(const struct pd_forker *f, int argc, char **argv);
+
+/* For forkers with argv of their own (postfix): the parts of main. */
+struct pd_forker_opts {
+	const char *conf_path;
+	const char *proto;		/* "imap" or "pop3" */
+	const char *client_ip;		/* stdio --client-ip, or NULL */
+	bool implicit_tls, debug, print_conf;
+};
+
+struct pd_forker_ctx {
+	const struct pd_forker *f;
+	struct pd_forker_opts o;
+	struct pd_conf *conf;
+	struct pd_tls *tls;
+	struct pd_tls_policy *policy;
+};
+
+/* 0 unless proto is imap or pop3 (then -1, message on stderr). */
+int pd_forker_parse_proto(const char *name, const char *proto);
+/*
+ * Load pd.conf, TLS and the log sink (pd_fatal on errors, telling a client
+ * on fd 0 first if refuse_on_fd0).  With print_conf, prints the effective
+ * configuration and returns 1; otherwise 0.
+ */
+int pd_forker_setup(const struct pd_forker *f, const struct pd_forker_opts *o,
+		    bool refuse_on_fd0, struct pd_forker_ctx *ctx);
+/* Run one session on rfd/wfd (a socket: addresses from it); exit code. */
+int pd_forker_serve(struct pd_forker_ctx *ctx, int rfd, int wfd,
+		    bool is_socket);
+void pd_forker_cleanup(struct pd_forker_ctx *ctx);
 
 #endif

@@ -9,6 +9,7 @@
  */
 #include "pd-core/relay.h"
 #include "pd-core/buf.h"
+#include "pd-core/log.h"
 #include "pd-core/mem.h"
 
 #include <errno.h>
@@ -193,7 +194,8 @@ relay_io(void *ctx, unsigned events PD_UNUSED)
 
 struct pd_relay *
 pd_relay_new(struct pd_event_loop *loop, struct pd_stream *client,
-	     int backend_fd, size_t bufsize, pd_relay_done_cb *cb, void *ctx)
+	     int backend_fd, size_t bufsize, const void *input, size_t ninput,
+	     pd_relay_done_cb *cb, void *ctx)
 {
 	struct pd_relay *r = pd_xcalloc(1, sizeof(*r));
 	int fl = fcntl(backend_fd, F_GETFL);
@@ -205,8 +207,10 @@ pd_relay_new(struct pd_event_loop *loop, struct pd_stream *client,
 	r->bfd = backend_fd;
 	r->cb = cb;
 	r->ctx = ctx;
-	pd_buf_init(&r->c2b, bufsize);
+	pd_buf_init(&r->c2b, bufsize > ninput ? bufsize : ninput);
 	pd_buf_init(&r->b2c, bufsize);
+	if (ninput > 0 && pd_buf_append(&r->c2b, input, ninput) < 0)
+		pd_panic("relay: initial input does not fit");
 	r->crio = pd_event_io_add(loop, client->rfd, relay_io, r);
 	r->cwio = client->wfd == client->rfd ? r->crio
 		: pd_event_io_add(loop, client->wfd, relay_io, r);

@@ -24,11 +24,15 @@ struct pd_relay_stats {
 /* Called once when the relay is over; the relay may be freed inside. */
 typedef void pd_relay_done_cb(void *ctx, const struct pd_relay_stats *stats);
 
-/* Start relaying; client stays owned by the caller, backend_fd is closed
- * by pd_relay_free. */
+/*
+ * Start relaying; client stays owned by the caller, backend_fd is closed
+ * by pd_relay_free.  The first ninput bytes of input (client bytes read
+ * before the relay began; at most bufsize) go to the backend first.
+ */
 struct pd_relay *pd_relay_new(struct pd_event_loop *loop,
 			      struct pd_stream *client, int backend_fd,
-			      size_t bufsize, pd_relay_done_cb *cb, void *ctx);
+			      size_t bufsize, const void *input, size_t ninput,
+			      pd_relay_done_cb *cb, void *ctx);
 void pd_relay_free(struct pd_relay **relay);
 
 #endif

@@ -597,7 +597,8 @@ session_relay_done(void *ctx, const struct pd_relay_stats *stats)
 }
 
 int
-pd_session_relay(struct pd_session *s, int backend_fd, pid_t pid)
+pd_session_relay(struct pd_session *s, int backend_fd, pid_t pid,
+		 const void *input, size_t ninput)
 {
 	s->state = S_RELAY;
 	s->child = pid;
@@ -608,7 +609,7 @@ pd_session_relay(struct pd_session *s, int backend_fd, pid_t pid)
 	s->wio = NULL;
 	pd_event_io_remove(&s->rio);
 	s->relay = pd_relay_new(s->p.loop, &s->st, backend_fd, SESSION_RELAY_BUF,
-				session_relay_done, s);
+				input, ninput, session_relay_done, s);
 	return 1;
 }
 

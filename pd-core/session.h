@@ -104,9 +104,11 @@ bool pd_session_plaintext_ok(const struct pd_session *s);
 void pd_session_starttls(struct pd_session *s);
 /*
  * For launchers: the mail server runs elsewhere (pid) on the other end of
- * backend_fd; relay the client to it until it ends.  Returns 1.
+ * backend_fd; relay the client to it until it ends, sending input (the
+ * plan's pending client bytes) first.  Returns 1.
  */
-int pd_session_relay(struct pd_session *s, int backend_fd, pid_t pid);
+int pd_session_relay(struct pd_session *s, int backend_fd, pid_t pid,
+		     const void *input, size_t ninput);
 /* Remember the client's ID (RFC 2971) text for the log (quoted, bounded). */
 void pd_session_set_client_id(struct pd_session *s, const char *text);
 /* Close after the queued output is written; reason goes in the end line. */
