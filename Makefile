@@ -6,6 +6,8 @@ SBINDIR ?= $(PREFIX)/sbin
 MODDIR ?= $(PREFIX)/lib/pd
 DOCDIR ?= $(PREFIX)/share/doc/pd
 SYSCONFDIR ?= /etc/pd
+# Where the Postfix master looks for service commands (daemon_directory).
+POSTFIX_DAEMON_DIR ?= /usr/lib/postfix/sbin
 PKG_CONFIG ?= pkg-config
 CC ?= cc
 CFLAGS ?= -O2 -g
@@ -39,7 +41,7 @@ BACKEND_SRC := pd-backend-dovecot/dovecot.c
 LIB_SRC := $(CORE_SRC) $(AUTH_SRC) $(BACKEND_SRC)
 LIB_OBJ := $(LIB_SRC:%.c=$(O)/%.o)
 
-FORKERS := pd-forker-stdio pd-forker-inet
+FORKERS := pd-forker-stdio pd-forker-inet pd-forker-postfix
 BINS := $(FORKERS:%=$(O)/bin/%)
 
 UNIT_SRC := $(wildcard t/unit/test_*.c)
@@ -71,6 +73,8 @@ $(O)/%.o: %.c
 	@mkdir -p $(@D)
 	$(SAY) "  CC      $<"
 	$(Q)$(CC) $(PD_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(PC_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(O)/bin/pd-forker-postfix: $(O)/pd-forker-postfix/master.o
 
 $(O)/bin/%: $(O)/%/main.o $(LIB_OBJ)
 	@mkdir -p $(@D)
@@ -121,14 +125,16 @@ lint:
 	    $$(git ls-files '*.c' '*.h'); then echo "lint: banned function (STYLE 2.6)"; exit 1; fi
 	@if command -v cppcheck >/dev/null; then \
 	  cppcheck -q --error-exitcode=1 --enable=warning,portability -I. --std=c11 \
-	    --suppress=missingIncludeSystem pd-core pd-auth pd-backend-dovecot pd-forker-*; fi
+	    --suppress=missingIncludeSystem pd-core pd-auth pd-backend-* pd-forker-*; fi
 	@echo "lint: ok"
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(SYSCONFDIR)
 	install -m 755 $(BINS) $(DESTDIR)$(SBINDIR)/
-	install -m 644 etc/pd.conf etc/inetd.conf etc/schema-sqlite.sql README.md \
-	  $(DESTDIR)$(DOCDIR)/
+	install -m 644 etc/pd.conf etc/inetd.conf etc/master.cf etc/schema-sqlite.sql \
+	  README.md $(DESTDIR)$(DOCDIR)/
+	install -d $(DESTDIR)$(POSTFIX_DAEMON_DIR)
+	ln -sf $(SBINDIR)/pd-forker-postfix $(DESTDIR)$(POSTFIX_DAEMON_DIR)/pd-forker-postfix
 	test -e $(DESTDIR)$(SYSCONFDIR)/pd.conf || \
 	  install -m 644 etc/pd.conf $(DESTDIR)$(SYSCONFDIR)/pd.conf
 
