@@ -37,7 +37,7 @@ endif
 
 CORE_SRC := $(wildcard pd-core/*.c)
 AUTH_SRC := pd-auth/auth.c pd-auth/pwscheme.c pd-auth/file.c pd-auth/sqlite.c
-BACKEND_SRC := pd-backend-dovecot/dovecot.c
+BACKEND_SRC := pd-backend-dovecot/dovecot.c pd-backend-courier/courier.c
 LIB_SRC := $(CORE_SRC) $(AUTH_SRC) $(BACKEND_SRC)
 LIB_OBJ := $(LIB_SRC:%.c=$(O)/%.o)
 
@@ -94,8 +94,14 @@ $(O)/fuzz/%: fuzz/%.c $(FUZZ_LIB_SRC)
 	$(Q)$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -I. -DPD_MODDIR='"$(MODDIR)"' -g -O1 \
 	  -fsanitize=fuzzer,address,undefined -o $@ $^ $(PC_CFLAGS) $(PC_LIBS)
 
+# Courier's servers conflict with Dovecot's packages: the tests run them
+# from an unpacked tree (scripts/deps-courier, REFERENCE §2).
+COURIER_DIR ?= $(CURDIR)/build/courier
+export PD_COURIER_DIR := $(COURIER_DIR)
+
 deps:
 	@./scripts/deps
+	@./scripts/deps-courier $(COURIER_DIR)
 
 # The embedded default, interactively: SQLite users, Dovecot, this terminal.
 demo: deps all

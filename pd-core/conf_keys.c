@@ -56,12 +56,21 @@ static const struct pd_conf_key tls_sni_keys[] = {
 	{ NULL, 0, NULL, 0, 0, NULL }
 };
 
+static const struct pd_conf_key courier_keys[] = {
+	{ "imapd", PD_CONF_STR, "/usr/bin/imapd", 0, 0, NULL },
+	{ "pop3d", PD_CONF_STR, "/usr/lib/courier/courier/courierpop3d", 0, 0, NULL },
+	{ "settings", PD_CONF_STR, "/etc/courier/imapd", 0, 0, NULL },
+	{ "pop3d_settings", PD_CONF_STR, "/etc/courier/pop3d", 0, 0, NULL },
+	{ NULL, 0, NULL, 0, 0, NULL }
+};
+
 /* Each "[backend NAME]" has its own key table, so it is declared by its full
  * header; named types ("[host NAME]") share one table. */
 const struct pd_conf_schema pd_conf_schemas[] = {
 	{ "", false, top_keys },
 	{ "auth", false, auth_keys },
 	{ "backend dovecot", false, dovecot_keys },
+	{ "backend courier", false, courier_keys },
 	{ "tls", false, tls_keys },
 	{ "tls", true, tls_sni_keys },
 	{ NULL, false, NULL }

@@ -188,11 +188,13 @@ exec_make_dir(const char *path, const struct pd_exec_plan *plan,
 	if (!S_ISDIR(st.st_mode))
 		return pd_err_set(err, PD_ERR_CONFIG, "%s of %s is not a directory",
 				  path, plan->user);
-	if (st.st_uid != plan->uid)
+	if (st.st_uid != plan->uid ||
+	    (plan->maildir_gid_check && st.st_gid != plan->gid))
 		return pd_err_set(err, PD_ERR_CONFIG,
-				  "%s is owned by uid %lu, not by %s (uid %lu)", path,
-				  (unsigned long)st.st_uid, plan->user,
-				  (unsigned long)plan->uid);
+				  "%s is owned by %lu:%lu, not by %s (%lu:%lu)", path,
+				  (unsigned long)st.st_uid, (unsigned long)st.st_gid,
+				  plan->user, (unsigned long)plan->uid,
+				  (unsigned long)plan->gid);
 	return 0;
 }
 

@@ -25,6 +25,7 @@ struct pd_exec_plan {
 	gid_t gid;
 	char *home;		/* chdir target; must exist */
 	char *maildir;		/* checked or created (cur new tmp, 0700); may be NULL */
+	bool maildir_gid_check;	/* it must belong to gid as well as uid */
 	char *first_output;	/* written to the client right before exec; may be NULL */
 	unsigned char *input;	/* client bytes the server must read first (a
 				 * server with no hand-over mechanism): the

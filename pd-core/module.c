@@ -8,9 +8,11 @@
 #include <string.h>
 
 extern const struct pd_backend pd_backend_dovecot;
+extern const struct pd_backend pd_backend_courier;
 
 static const struct pd_backend *const module_backends[] = {
 	&pd_backend_dovecot,
+	&pd_backend_courier,
 };
 
 const struct pd_backend *

@@ -211,6 +211,7 @@ pd_relay_new(struct pd_event_loop *loop, struct pd_stream *client,
 	pd_buf_init(&r->b2c, bufsize);
 	if (ninput > 0 && pd_buf_append(&r->c2b, input, ninput) < 0)
 		pd_panic("relay: initial input does not fit");
+	r->stats.in = ninput;
 	r->crio = pd_event_io_add(loop, client->rfd, relay_io, r);
 	r->cwio = client->wfd == client->rfd ? r->crio
 		: pd_event_io_add(loop, client->wfd, relay_io, r);
