@@ -18,6 +18,8 @@ WARN := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes \
 PD_CFLAGS := -std=c11 -D_GNU_SOURCE -I. -DPD_MODDIR='"$(MODDIR)"' $(WARN) \
 	-fstack-protector-strong
 PD_LDFLAGS := -Wl,-z,relro,-z,now
+# Executables export their symbols: loaded drivers call pd_* functions.
+EXE_LDFLAGS := -Wl,--export-dynamic
 # Debian 12 .pc names: openssl sqlite3 libcrypt | cmocka
 CORE_PC := openssl sqlite3 libcrypt
 PC_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(CORE_PC) 2>/dev/null)
@@ -44,6 +46,12 @@ LIB_OBJ := $(LIB_SRC:%.c=$(O)/%.o)
 FORKERS := pd-forker-stdio pd-forker-inet pd-forker-postfix
 BINS := $(FORKERS:%=$(O)/bin/%)
 
+# Optional drivers: shared objects, so only their users need the libraries.
+MODULES := $(O)/lib/pd/pd_auth_ldap.so $(O)/lib/pd/pd_auth_mysql.so
+MOD_CFLAGS := -fPIC -fvisibility=hidden
+LDAP_PC := ldap lber
+MYSQL_PC := libmariadb
+
 UNIT_SRC := $(wildcard t/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRC:t/unit/%.c=$(O)/t/%)
 
@@ -67,7 +75,19 @@ PROVE_TESTS ?= t/
 
 .SECONDARY:
 .PHONY: all check unit integration lint fuzz fuzz-build install clean deps demo
-all: $(BINS)
+all: $(BINS) $(MODULES)
+
+$(O)/lib/pd/pd_auth_ldap.so: pd-auth/ldap.c
+	@mkdir -p $(@D)
+	$(SAY) "  MOD     $@"
+	$(Q)$(CC) $(PD_CFLAGS) $(CFLAGS) $(MOD_CFLAGS) -shared -MMD -MP -o $@ $< \
+	  $(shell $(PKG_CONFIG) --cflags --libs $(LDAP_PC)) $(PD_LDFLAGS)
+
+$(O)/lib/pd/pd_auth_mysql.so: pd-auth/mysql.c
+	@mkdir -p $(@D)
+	$(SAY) "  MOD     $@"
+	$(Q)$(CC) $(PD_CFLAGS) $(CFLAGS) $(MOD_CFLAGS) -shared -MMD -MP -o $@ $< \
+	  $(shell $(PKG_CONFIG) --cflags --libs $(MYSQL_PC)) $(PD_LDFLAGS)
 
 $(O)/%.o: %.c
 	@mkdir -p $(@D)
@@ -79,12 +99,12 @@ $(O)/bin/pd-forker-postfix: $(O)/pd-forker-postfix/master.o
 $(O)/bin/%: $(O)/%/main.o $(LIB_OBJ)
 	@mkdir -p $(@D)
 	$(SAY) "  LD      $@"
-	$(Q)$(CC) $(PD_CFLAGS) $(CFLAGS) -o $@ $^ $(PD_LDFLAGS) $(LDFLAGS) $(PC_LIBS)
+	$(Q)$(CC) $(PD_CFLAGS) $(CFLAGS) -o $@ $^ $(PD_LDFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) $(PC_LIBS)
 
 $(O)/t/%: $(O)/t/unit/%.o $(LIB_OBJ)
 	@mkdir -p $(@D)
 	$(SAY) "  LD      $@"
-	$(Q)$(CC) $(PD_CFLAGS) $(CFLAGS) -o $@ $^ $(PD_LDFLAGS) $(LDFLAGS) $(PC_LIBS) \
+	$(Q)$(CC) $(PD_CFLAGS) $(CFLAGS) -o $@ $^ $(PD_LDFLAGS) $(EXE_LDFLAGS) $(LDFLAGS) $(PC_LIBS) \
 	  $(shell $(PKG_CONFIG) --libs cmocka)
 
 # libFuzzer targets: clang, own flags, only the pure parsers.
@@ -110,8 +130,8 @@ demo: deps all
 unit: $(UNIT_BINS)
 	prove --exec '' $(UNIT_BINS)
 
-integration: $(BINS)
-	PD_BIN_DIR=$(CURDIR)/$(O)/bin prove -I t/lib $(PROVE_FLAGS) $(PROVE_TESTS)
+integration: $(BINS) $(MODULES)
+	PD_BIN_DIR=$(CURDIR)/$(O)/bin PD_MODULE_DIR=$(CURDIR)/$(O)/lib/pd prove -I t/lib $(PROVE_FLAGS) $(PROVE_TESTS)
 
 # check: install what is missing, build everything, run every test.
 check: deps
@@ -137,6 +157,8 @@ lint:
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(SYSCONFDIR)
 	install -m 755 $(BINS) $(DESTDIR)$(SBINDIR)/
+	install -d $(DESTDIR)$(MODDIR)
+	install -m 644 $(MODULES) $(DESTDIR)$(MODDIR)/
 	install -m 644 etc/pd.conf etc/inetd.conf etc/master.cf etc/schema-sqlite.sql \
 	  README.md $(DESTDIR)$(DOCDIR)/
 	install -d $(DESTDIR)$(POSTFIX_DAEMON_DIR)
@@ -147,4 +169,4 @@ install: all
 clean:
 	rm -rf build build-san demo
 
--include $(shell find $(O) -name '*.d' 2>/dev/null)
+-include $(shell find $(O) -path $(O)/courier -prune -o -name '*.d' -type f -print 2>/dev/null)

@@ -8,11 +8,13 @@
 #include "pd-auth/pwscheme.h"
 #include "pd-core/log.h"
 #include "pd-core/mem.h"
+#include "pd-core/module.h"
 
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 struct pd_auth {
 	const struct pd_auth_driver *driver;
@@ -57,11 +59,23 @@ pd_auth_open(const struct pd_conf *conf, struct pd_auth **auth_r,
 	for (i = 0; i < PD_N_ELEMENTS(auth_static_drivers); i++)
 		if (strcmp(auth_static_drivers[i]->name, name) == 0)
 			drv = auth_static_drivers[i];
-	if (drv == NULL)
-		return pd_err_set(err, PD_ERR_CONFIG,
-				  "%s: auth driver '%s' is not installed (%s/pd_auth_%s.so)",
-				  pd_conf_where(sec, "driver"), name,
-				  pd_conf_str(sec, "module_dir"), name);
+	if (drv == NULL) {
+		struct pd_err lerr;
+
+		pd_err_clear(&lerr);
+		drv = pd_module_load("auth", name, pd_conf_str(sec, "module_dir"),
+				     &lerr);
+		if (drv == NULL)
+			return pd_err_set(err, PD_ERR_CONFIG, "%s: %s",
+					  pd_conf_where(sec, "driver"), lerr.msg);
+		if (drv->abi != PD_AUTH_ABI || drv->name == NULL ||
+		    strcmp(drv->name, name) != 0)
+			return pd_err_set(err, PD_ERR_CONFIG,
+					  "%s: auth driver '%s' was built for another "
+					  "version of pd (ABI %u, want %u)",
+					  pd_conf_where(sec, "driver"), name, drv->abi,
+					  PD_AUTH_ABI);
+	}
 	auth = pd_xcalloc(1, sizeof(*auth));
 	auth->driver = drv;
 	auth->lowercase = pd_conf_bool(sec, "lowercase");
@@ -86,6 +100,32 @@ pd_auth_close(struct pd_auth **authp)
 	free(auth->default_domain);
 	free(auth);
 	*authp = NULL;
+}
+
+int
+pd_auth_read_secret(const char *path, const char *where, char *dst,
+		    size_t dstsz, struct pd_err *err)
+{
+	struct stat st;
+	FILE *fp;
+	size_t n;
+
+	if ((fp = fopen(path, "re")) == NULL)
+		return pd_err_sys(err, "%s: secret file %s", where, path);
+	if (fstat(fileno(fp), &st) == 0 && (st.st_mode & S_IROTH)) {
+		fclose(fp);
+		return pd_err_set(err, PD_ERR_CONFIG, "%s: secret file %s is "
+				  "readable by others (chmod o-r)", where, path);
+	}
+	if (fgets(dst, (int)dstsz, fp) == NULL)
+		dst[0] = '\0';
+	fclose(fp);
+	n = strcspn(dst, "\r\n");
+	dst[n] = '\0';
+	if (n == 0)
+		return pd_err_set(err, PD_ERR_CONFIG, "%s: secret file %s is empty",
+				  where, path);
+	return 0;
 }
 
 int
@@ -147,7 +187,9 @@ pd_auth_verify(struct pd_auth *auth, const char *login, const char *password,
 	}
 	if (reply->user.user[0] == '\0')
 		pd_user_set(&reply->user, "user", name);
-	r = pd_pwscheme_verify(reply->user.password, password, &err);
+	r = auth->driver->verify != NULL
+		? auth->driver->verify(auth->state, &reply->user, password, &err)
+		: pd_pwscheme_verify(reply->user.password, password, &err);
 	if (r < 0) {
 		reply->result = PD_AUTH_TEMPFAIL;
 		snprintf(reply->reason, sizeof(reply->reason),

@@ -24,6 +24,13 @@ struct pd_auth_driver {
 	int (*lookup)(void *state, const char *login, struct pd_user *user_r,
 		      struct pd_err *err);
 	void (*close)(void *state);
+	/*
+	 * Optional: verify password for the user just looked up (LDAP bind
+	 * as the user); NULL = compare with the record's {SCHEME} hash.
+	 * 1 match, 0 mismatch, -1 error.
+	 */
+	int (*verify)(void *state, const struct pd_user *user,
+		      const char *password, struct pd_err *err);
 };
 
 extern const struct pd_auth_driver pd_auth_file;
@@ -48,6 +55,14 @@ int pd_auth_rewrite_login(const struct pd_auth *auth, const char *login,
  */
 void pd_auth_verify(struct pd_auth *auth, const char *login,
 		    const char *password, struct pd_auth_reply *reply);
+/*
+ * Read a one-line secret (a bind or database password) from path into dst,
+ * without its line end; the file must not be readable by others.  For
+ * drivers; 0 or -1 naming the file and the config line (where).
+ */
+int pd_auth_read_secret(const char *path, const char *where, char *dst,
+			size_t dstsz, struct pd_err *err);
+
 /* The in-process auth client over pd_auth_verify. */
 struct pd_auth_client pd_auth_inproc_client(struct pd_auth *auth);
 /*

@@ -28,6 +28,27 @@ static const struct pd_conf_key auth_keys[] = {
 	{ "lowercase", PD_CONF_BOOL, "yes", 0, 0, NULL },
 	{ "default_domain", PD_CONF_STR, "", 0, 0, NULL },
 	{ "module_dir", PD_CONF_STR, PD_MODDIR, 0, 0, NULL },
+	/* driver = ldap */
+	{ "uri", PD_CONF_STR, "ldap://127.0.0.1", 0, 0, NULL },
+	{ "starttls", PD_CONF_BOOL, "no", 0, 0, NULL },
+	{ "ca", PD_CONF_STR, "", 0, 0, NULL },
+	{ "bind_dn", PD_CONF_STR, "", 0, 0, NULL },
+	{ "bind_password_file", PD_CONF_STR, "", 0, 0, NULL },
+	{ "base", PD_CONF_STR, "", 0, 0, NULL },
+	{ "scope", PD_CONF_ENUM, "sub", 0, 0, "base|one|sub" },
+	{ "filter", PD_CONF_STR, "(&(objectClass=posixAccount)(uid=%u))", 0, 0, NULL },
+	{ "map", PD_CONF_STR, "user=uid password=userPassword uid=uidNumber "
+	  "gid=gidNumber home=homeDirectory mailhost=mailHost", 0, 0, NULL },
+	{ "auth_bind", PD_CONF_BOOL, "no", 0, 0, NULL },
+	{ "timeout", PD_CONF_UINT, "5", 1, 300, NULL },
+	/* driver = mysql (and timeout, ca above) */
+	{ "host", PD_CONF_STR, "127.0.0.1", 0, 0, NULL },
+	{ "port", PD_CONF_UINT, "3306", 1, 65535, NULL },
+	{ "socket", PD_CONF_STR, "", 0, 0, NULL },
+	{ "database", PD_CONF_STR, "mail", 0, 0, NULL },
+	{ "user", PD_CONF_STR, "pd", 0, 0, NULL },
+	{ "password_file", PD_CONF_STR, "", 0, 0, NULL },
+	{ "tls", PD_CONF_BOOL, "no", 0, 0, NULL },
 	{ NULL, 0, NULL, 0, 0, NULL }
 };
 

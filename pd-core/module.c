@@ -1,11 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * module.c - the static table of backends (STYLE §2.8).  Backends are
- * linked in; loadable auth drivers (ldap, mysql) come with their issue.
+ * module.c - the static table of backends and the loader for optional
+ * drivers in shared objects (STYLE §2.8).  Backends are linked in; the
+ * ldap and mysql auth drivers are loaded, so only their users need
+ * libldap or libmariadb.
  */
 #include "pd-core/dispatch.h"
+#include "pd-core/module.h"
 
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 extern const struct pd_backend pd_backend_dovecot;
 extern const struct pd_backend pd_backend_courier;
@@ -25,4 +33,52 @@ pd_backend_find(const char *name)
 		    strcmp(module_backends[i]->name, name) == 0)
 			return module_backends[i];
 	return NULL;
+}
+
+const void *
+pd_module_load(const char *kind, const char *name, const char *dir,
+	       struct pd_err *err)
+{
+	char path[4096], sym[128];
+	struct stat st;
+	const char *p;
+	void *h, *desc;
+
+	for (p = name; *p != '\0'; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_')) {
+			pd_err_set(err, PD_ERR_CONFIG, "%s module name '%s' is not "
+				   "[a-z0-9_]", kind, name);
+			return NULL;
+		}
+	snprintf(path, sizeof(path), "%s/pd_%s_%s.so", dir, kind, name);
+	snprintf(sym, sizeof(sym), "pd_%s_%s", kind, name);
+	if (stat(path, &st) < 0) {
+		if (errno == ENOENT)
+			pd_err_set(err, PD_ERR_CONFIG, "%s driver '%s' is not "
+				   "installed: no %s", kind, name, path);
+		else
+			pd_err_sys(err, "%s driver '%s': %s", kind, name, path);
+		return NULL;
+	}
+	/* Code that will run as root must not be someone else's to change. */
+	if (!S_ISREG(st.st_mode) || (st.st_mode & (S_IWGRP | S_IWOTH)) ||
+	    (st.st_uid != 0 && st.st_uid != geteuid())) {
+		pd_err_set(err, PD_ERR_CONFIG, "%s driver '%s': %s must be a "
+			   "regular file owned by root (or by uid %lu) and "
+			   "writable by nobody else", kind, name, path,
+			   (unsigned long)geteuid());
+		return NULL;
+	}
+	if ((h = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		pd_err_set(err, PD_ERR_CONFIG, "%s driver '%s': %s", kind, name,
+			   dlerror());
+		return NULL;
+	}
+	if ((desc = dlsym(h, sym)) == NULL) {
+		pd_err_set(err, PD_ERR_CONFIG, "%s driver '%s': %s has no symbol "
+			   "%s", kind, name, path, sym);
+		dlclose(h);
+		return NULL;
+	}
+	return desc;
 }

@@ -52,6 +52,7 @@ struct pd_session {
 	pid_t child;
 	char tls_desc[96];
 	bool greeted;
+	bool parsing;		/* inside the protocol's input handler */
 	struct pd_buf in, out;
 	struct pd_timer login_timer, delay_timer;
 	unsigned long bad, max_bad;
@@ -72,6 +73,15 @@ struct pd_session {
 static void session_update_io(struct pd_session *s);
 static void session_finish(struct pd_session *s);
 static void session_io(void *ctx, unsigned events);
+
+/* Let the protocol parse; a half-closed client is ended only after it. */
+static void
+session_input(struct pd_session *s)
+{
+	s->parsing = true;
+	s->proto->input(s, s->pst);
+	s->parsing = false;
+}
 
 static void
 session_set_nonblock(int fd)
@@ -295,7 +305,7 @@ session_delay_done(void *ctx)
 		return;
 	/* Commands the client sent meanwhile. */
 	if (s->in.len > 0)
-		s->proto->input(s, s->pst);
+		session_input(s);
 	session_update_io(s);
 }
 
@@ -402,7 +412,7 @@ session_read(struct pd_session *s)
 	}
 	pd_buf_commit(&s->in, (size_t)n);
 	if (s->state == S_PRELOGIN)
-		s->proto->input(s, s->pst);
+		session_input(s);
 	/* TLS may have decrypted more than we asked for; epoll won't say. */
 	if (s->state != S_DONE && pd_stream_has_pending(&s->st) &&
 	    (s->state == S_PRELOGIN || s->state == S_AUTHING ||
@@ -444,7 +454,7 @@ session_write(struct pd_session *s)
 	}
 	/* Output drained below the mark: parse what was held back. */
 	if (s->state == S_PRELOGIN && s->in.len > 0)
-		s->proto->input(s, s->pst);
+		session_input(s);
 }
 
 static void
@@ -477,7 +487,8 @@ session_update_io(struct pd_session *s)
 
 	if (s->state == S_DONE)
 		return;
-	if (s->read_eof && s->state == S_PRELOGIN && s->in.len == 0) {
+	if (s->read_eof && s->state == S_PRELOGIN && s->in.len == 0 &&
+	    !s->parsing) {
 		pd_session_close(s, "disconnected");
 		if (s->state == S_DONE)
 			return;
