@@ -91,7 +91,6 @@ courier_plan(const struct pd_conf *conf, const struct pd_login *login,
 		pd_conf_section(conf, "backend", "courier");
 	bool imap = strcmp(login->proto, "imap") == 0;
 	const char *settings = pd_conf_str(sec, imap ? "settings" : "pop3d_settings");
-	size_t i;
 
 	free(plan->path);
 	plan->path = pd_xstrdup(pd_conf_str(sec, imap ? "imapd" : "pop3d"));
@@ -105,10 +104,7 @@ courier_plan(const struct pd_conf *conf, const struct pd_login *login,
 						       : "pop3d_settings"),
 					 "default") != 0, err) < 0)
 		return -1;
-	for (i = 0; i < user->nextra; i++)
-		if (pd_exec_env_name_is_safe(user->extra[i].key))
-			pd_exec_plan_env(plan, user->extra[i].key,
-					 user->extra[i].value);
+	pd_exec_plan_env_extras(plan, user);
 	pd_exec_plan_env(plan, "AUTHENTICATED", user->user);
 	pd_exec_plan_env(plan, "USER", user->user);
 	pd_exec_plan_env(plan, "HOME", user->home);

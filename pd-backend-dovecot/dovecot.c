@@ -54,7 +54,6 @@ dovecot_plan(const struct pd_conf *conf, const struct pd_login *login,
 	bool imap = strcmp(login->proto, "imap") == 0;
 	const char *path = pd_conf_str(sec, imap ? "imap" : "pop3");
 	char mail[4200];
-	size_t i;
 
 	free(plan->path);
 	plan->path = pd_xstrdup(path);
@@ -62,10 +61,7 @@ dovecot_plan(const struct pd_conf *conf, const struct pd_login *login,
 	pd_exec_plan_arg(plan, "-O");
 	snprintf(mail, sizeof(mail), "maildir:%s", plan->maildir);
 	/* Record extras first, so pd's own keys always win. */
-	for (i = 0; i < user->nextra; i++)
-		if (pd_exec_env_name_is_safe(user->extra[i].key))
-			pd_exec_plan_env(plan, user->extra[i].key,
-					 user->extra[i].value);
+	pd_exec_plan_env_extras(plan, user);
 	pd_exec_plan_env(plan, "USER", user->user);
 	pd_exec_plan_env(plan, "HOME", user->home);
 	pd_exec_plan_env(plan, "MAIL", mail);

@@ -114,6 +114,20 @@ pd_exec_env_name_is_safe(const char *key)
 }
 
 void
+pd_exec_plan_env_extras(struct pd_exec_plan *plan, const struct pd_user *user)
+{
+	size_t i;
+
+	for (i = 0; i < user->nextra; i++) {
+		if (pd_exec_env_name_is_safe(user->extra[i].key))
+			pd_exec_plan_env(plan, user->extra[i].key, user->extra[i].value);
+		else
+			pd_log_warn("user %s: extra '%s' not passed to the mail server",
+				    user->user, user->extra[i].key);
+	}
+}
+
+void
 pd_exec_plan_input(struct pd_exec_plan *plan, const void *p, size_t n)
 {
 	free(plan->input);

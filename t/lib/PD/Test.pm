@@ -45,6 +45,8 @@ our @EXPORT_OK = qw(
 	log_mark log_text wait_for_log log_fields wait_for_event finish
 	proc_info proc_tree tcp_peer_procs backend_procs
 	b64 sasl_plain
+	make_certs tls_options tls_connect tls_upgrade run_cmd proc_env
+	env_recorder backend_env
 );
 our %EXPORT_TAGS = (all => \@EXPORT_OK);
 
@@ -85,7 +87,8 @@ for my $f ($DOVECOT_IMAP, $DOVECOT_POP3) {
 BAIL_OUT("missing component: $INETD (package openbsd-inetd)") unless -x $INETD;
 BAIL_OUT('missing component: mkpasswd (package whois)') unless _which('mkpasswd');
 BAIL_OUT('missing component: sqlite3 CLI (package sqlite3)') unless _which('sqlite3');
-for my $m (qw(Mail::IMAPClient Net::POP3 DBI DBD::SQLite)) {
+BAIL_OUT('missing component: openssl CLI (package openssl)') unless _which('openssl');
+for my $m (qw(Mail::IMAPClient Net::POP3 DBI DBD::SQLite IO::Socket::SSL)) {
 	BAIL_OUT("missing component: perl module $m") unless eval "require $m; 1";
 }
 
@@ -405,8 +408,9 @@ sub _listening {
 }
 
 # Start /usr/sbin/inetd -d in the foreground with a private inetd.conf
-# holding one line per service { port, proto (imap|pop3), conf }:
-#   127.0.0.1:PORT stream tcp nowait.500 root .../pd-forker-inet pd-forker-inet -c CONF -p PROTO
+# holding one line per service { port, proto (imap|pop3), conf, args }:
+#   127.0.0.1:PORT stream tcp nowait.500 root .../pd-forker-inet pd-forker-inet -c CONF -p PROTO ARGS
+# (args: more pd-forker-inet arguments, e.g. ['--tls'] for a 993/995 service).
 # Its debug output goes to <testdir>/inetd.log.  Waits until every port
 # listens; inetd is stopped in END.
 sub start_inetd {
@@ -416,7 +420,8 @@ sub start_inetd {
 	my $text = '';
 	for my $s (@svc) {
 		$text .= "127.0.0.1:$s->{port} stream tcp nowait.500 root $bin pd-forker-inet"
-			. " -c $s->{conf} -p " . ($s->{proto} // 'imap') . "\n";
+			. " -c $s->{conf} -p " . ($s->{proto} // 'imap')
+			. join('', map { " $_" } @{$s->{args} // []}) . "\n";
 	}
 	my $cf = write_file('inetd.conf', $text);
 	my $pid = fork // die "fork: $!\n";
@@ -581,11 +586,17 @@ sub backend_procs {
 }
 
 # The processes holding the server end of the loopback TCP connection SOCK
-# (our client socket): who really serves the client.
+# (our client socket): who really serves the client.  IPv4 loopback only, any
+# 127.x address on either side.
+sub _proc_net_addr {
+	my ($ip, $port) = @_;
+	return sprintf('%02X%02X%02X%02X:%04X', reverse(split /\./, $ip), $port);
+}
+
 sub tcp_peer_procs {
 	my ($sock) = @_;
-	my ($l, $r) = ($sock->sockport, $sock->peerport);
-	my ($want_local, $want_rem) = (sprintf('0100007F:%04X', $r), sprintf('0100007F:%04X', $l));
+	my ($want_local, $want_rem) = (_proc_net_addr($sock->peerhost, $sock->peerport),
+				       _proc_net_addr($sock->sockhost, $sock->sockport));
 	my $inode;
 	for (split /\n/, read_file('/proc/net/tcp') // '') {
 		my @f = split ' ';
@@ -602,6 +613,219 @@ sub tcp_peer_procs {
 	}
 	closedir $dh;
 	return grep { defined } @out;
+}
+
+# --- TLS ---------------------------------------------------------------------
+
+my $CERTS;
+
+sub _openssl {
+	my (@args) = @_;
+	my $log = "$DIR/certs/openssl.log";
+	my $pid = fork // die "fork: $!\n";
+	if ($pid == 0) {
+		open STDIN, '<', '/dev/null';
+		open STDOUT, '>>', $log;
+		open STDERR, '>&', \*STDOUT;
+		_child_exec(_which('openssl'), @args);
+	}
+	waitpid($pid, 0);
+	die "openssl @args failed:\n" . (read_file($log) // '') if $?;
+}
+
+# A private key (EC P-256: instant to make) at PATH.
+sub _key {
+	my ($path) = @_;
+	_openssl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256',
+		 '-out', $path);
+	chmod 0600, $path;
+	return $path;
+}
+
+# A certificate NAME.pem (key NAME.key) for subject CN, signed by the CA
+# ISSUER (a name made here before) or self-signed when ISSUER is undef.
+# EXT: v3_ca or v3_leaf of the private openssl.cnf; SAN for a leaf.
+sub _cert {
+	my ($d, $name, $cn, $issuer, $ext, $san) = @_;
+	my $key = _key("$d/$name.key");
+	local $ENV{PD_SAN} = $san // 'DNS:unused.invalid';
+	if (!defined $issuer) {
+		_openssl('req', '-x509', '-new', '-config', "$d/openssl.cnf", '-key', $key,
+			 '-subj', "/CN=$cn", '-days', '3', '-set_serial', int(rand(1e9)) + 1,
+			 '-extensions', $ext, '-out', "$d/$name.pem");
+	} else {
+		_openssl('req', '-new', '-config', "$d/openssl.cnf", '-key', $key,
+			 '-subj', "/CN=$cn", '-out', "$d/$name.csr");
+		_openssl('x509', '-req', '-in', "$d/$name.csr", '-CA', "$d/$issuer.pem",
+			 '-CAkey', "$d/$issuer.key", '-set_serial', int(rand(1e9)) + 1,
+			 '-days', '3', '-extfile', "$d/openssl.cnf", '-extensions', $ext,
+			 '-out', "$d/$name.pem");
+	}
+	return "$d/$name.pem";
+}
+
+# Throw-away certificates in <testdir>/certs, made once per test file with
+# the openssl CLI.  Returns
+#   { dir, ca => the test CA (what clients trust), ca_key,
+#     other_ca => a second CA that signed none of pd's certificates,
+#     cert, key => the server certificate (CN localhost, SAN DNS:localhost
+#       and IP:127.0.0.1) and its key, full => both in one PEM,
+#     stray_key => a key that matches no certificate,
+#     garbage => a file with no PEM in it,
+#     sni => { name => 'mail.example.test', cert, key, cn }: for a [tls NAME],
+#     sni2 => { name => 'pop.example.test', pem, cn }: leaf, intermediate CA
+#       and key in one file, in sni_dir => <certs>/sni }.
+sub make_certs {
+	return $CERTS if $CERTS;
+	my $d = "$DIR/certs";
+	make_path("$d/sni");
+	write_file("$d/openssl.cnf", <<'CNF');
+[req]
+distinguished_name = dn
+prompt = no
+[dn]
+CN = unused
+[v3_ca]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,keyCertSign,cRLSign
+subjectKeyIdentifier = hash
+[v3_leaf]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = serverAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+subjectAltName = $ENV::PD_SAN
+CNF
+	_cert($d, 'ca', 'pd test CA', undef, 'v3_ca');
+	_cert($d, 'other-ca', 'pd other CA', undef, 'v3_ca');
+	_cert($d, 'server', 'localhost', 'ca', 'v3_leaf', 'DNS:localhost,IP:127.0.0.1');
+	_cert($d, 'sni', 'mail.example.test', 'ca', 'v3_leaf', 'DNS:mail.example.test');
+	_cert($d, 'inter', 'pd test intermediate CA', 'ca', 'v3_ca');
+	_cert($d, 'sni2', 'pop.example.test', 'inter', 'v3_leaf', 'DNS:pop.example.test');
+	_key("$d/stray.key");
+	write_file("$d/server-full.pem", read_file("$d/server.pem") . read_file("$d/server.key"), 0600);
+	write_file("$d/sni/pop.example.test.pem", read_file("$d/sni2.pem") . read_file("$d/inter.pem")
+		   . read_file("$d/sni2.key"), 0600);
+	write_file("$d/garbage.pem", "this is not a certificate\n");
+	return $CERTS = {
+		dir => $d, ca => "$d/ca.pem", ca_key => "$d/ca.key", other_ca => "$d/other-ca.pem",
+		cert => "$d/server.pem", key => "$d/server.key", full => "$d/server-full.pem",
+		stray_key => "$d/stray.key", garbage => "$d/garbage.pem",
+		sni => { name => 'mail.example.test', cn => 'mail.example.test',
+			 cert => "$d/sni.pem", key => "$d/sni.key" },
+		sni2 => { name => 'pop.example.test', cn => 'pop.example.test',
+			  pem => "$d/sni/pop.example.test.pem" },
+		sni_dir => "$d/sni",
+	};
+}
+
+# IO::Socket::SSL options of a verifying client: trusts CA (default the test
+# CA), wants the certificate to be for NAME (default localhost), sends SNI
+# only when SNI is given, VERSION (e.g. 'TLSv1_2') caps the protocol.  More
+# SSL_* options may follow.
+sub tls_options {
+	my (%o) = @_;
+	my @opt = (
+		SSL_ca_file => $o{ca} // make_certs()->{ca},
+		SSL_verify_mode => 1,		# SSL_VERIFY_PEER
+		SSL_verifycn_scheme => 'default',
+		SSL_verifycn_name => $o{name} // 'localhost',
+		SSL_hostname => $o{sni} // '',	# '' sends no SNI
+	);
+	push @opt, SSL_version => $o{version} if defined $o{version};
+	push @opt, map { $_ => $o{$_} } grep { /^SSL_/ } sort keys %o;
+	return @opt;
+}
+
+sub _ssl_error {
+	no warnings 'once';
+	return ($IO::Socket::SSL::SSL_ERROR || "$!" || 'unknown TLS error') . '';
+}
+
+# A TLS connection to 127.0.0.1:PORT (from LOCAL_ADDR if given) with the
+# tls_options of %o.  Returns the IO::Socket::SSL, or undef; in list context
+# (socket, error text).
+sub tls_connect {
+	my (%o) = @_;
+	my $port = delete $o{port} // die "tls_connect: no port\n";
+	my @local = defined $o{local_addr} ? (LocalAddr => delete $o{local_addr}) : ();
+	require IO::Socket::SSL;
+	my $s = IO::Socket::SSL->new(PeerAddr => '127.0.0.1', PeerPort => $port, @local,
+				     Proto => 'tcp', Timeout => $o{timeout} // 10,
+				     tls_options(%o));
+	my $err = $s ? '' : _ssl_error();
+	return wantarray ? ($s, $err) : $s;
+}
+
+# The client side of a TLS handshake on the connected socket SOCK (a
+# stdio_session socket for "pd-forker-stdio --tls", or a TCP socket after
+# STARTTLS).  Returns the IO::Socket::SSL, or undef; in list context
+# (socket, error text).
+sub tls_upgrade {
+	my ($sock, %o) = @_;
+	require IO::Socket::SSL;
+	my $s = IO::Socket::SSL->start_SSL($sock, tls_options(%o), Timeout => $o{timeout} // 10);
+	my $err = $s ? '' : _ssl_error();
+	return wantarray ? ($s, $err) : $s;
+}
+
+# Run any program CMD to completion, with STDIN (text) as its standard input
+# and a time limit (default 10 s).  Returns { rc, out, err } as run_pd does.
+sub run_cmd {
+	my ($o, @cmd) = @_;
+	my $n = ++$nfile;
+	my ($i, $out, $e) = ("$DIR/cmd$n.in", "$DIR/cmd$n.out", "$DIR/cmd$n.err");
+	write_file($i, $o->{stdin} // '');
+	my $pid = fork // die "fork: $!\n";
+	if ($pid == 0) {
+		open STDIN, '<', $i;
+		open STDOUT, '>', $out;
+		open STDERR, '>', $e;
+		_child_exec(@cmd);
+	}
+	push @children, $pid;
+	my $st = wait_pid($pid, $o->{timeout} // 10);
+	if (!defined $st) {
+		kill 'KILL', $pid;
+		$st = wait_pid($pid, 2) // 9;
+	}
+	unlink $i;
+	return { rc => ($st & 127) ? 128 + ($st & 127) : $st >> 8,
+		 out => read_file($out) // '', err => read_file($e) // '' };
+}
+
+# The environment of process PID, as a hash (empty if it is gone).
+sub proc_env {
+	my ($pid) = @_;
+	my $t = read_file("/proc/$pid/environ") // return {};
+	return { map { /^([^=]*)=(.*)$/s ? ($1 => $2) : () } split /\0/, $t };
+}
+
+# A shell script standing in for the backend binary REAL (a Dovecot imap or
+# pop3): it writes its environment to <testdir>/backend-env/<its pid> and
+# execs REAL, which keeps that pid.  (Dovecot overwrites its own environ
+# area with its process title: /proc/PID/environ cannot tell.)  Returns the
+# script's path, for [backend dovecot] imap/pop3.
+sub env_recorder {
+	my ($real) = @_;
+	(my $name = $real) =~ s{.*/}{};
+	my $dir = "$DIR/backend-env";
+	make_path($dir);
+	chmod 01777, $dir;	# the backend runs as the mail user
+	return write_file("bin/record-env-$name",
+			  "#!/bin/sh\nenv > $dir/\$\$\nexec $real \"\$@\"\n", 0755);
+}
+
+# The environment an env_recorder backend with pid PID started with, as a
+# hash; {} if there is none (after TIMEOUT seconds, default 2).
+sub backend_env {
+	my ($pid, $timeout) = @_;
+	my $f = "$DIR/backend-env/$pid";
+	my $end = time + ($timeout // 2);
+	sleep 0.05 until -s $f || time > $end;
+	my $t = read_file($f) // return {};
+	return { map { /^([^=]+)=(.*)$/ ? ($1 => $2) : () } split /\n/, $t };
 }
 
 # The end of every test file: the secrets (plaintext passwords and their
