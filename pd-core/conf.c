@@ -32,6 +32,7 @@ struct pd_conf_section {
 	size_t nvalues;
 	struct pd_conf_section *next;
 	bool implicit;		/* not in the file; all defaults */
+	char where[300];	/* "file:line" of the header */
 };
 
 struct pd_conf {
@@ -385,6 +386,7 @@ conf_parse_line(struct conf_parser *cp, const char *name, unsigned lineno,
 		sec = conf_find_section(cp->conf->sections, hdr);
 		if (sec == NULL) {
 			sec = conf_section_new(sc, hdr, sname);
+			snprintf(sec->where, sizeof(sec->where), "%s", where);
 			cp->conf->last->next = sec;
 			cp->conf->last = sec;
 		} else {
@@ -590,6 +592,12 @@ const char *
 pd_conf_section_name(const struct pd_conf_section *sec)
 {
 	return sec->name;
+}
+
+const char *
+pd_conf_section_where(const struct pd_conf_section *sec)
+{
+	return sec->where[0] != '\0' ? sec->where : "default";
 }
 
 static const struct conf_value *

@@ -63,6 +63,8 @@ const struct pd_conf_section *pd_conf_next_named(const struct pd_conf *conf,
 						  const struct pd_conf_section *prev);
 /* NAME of a named section, NULL for an unnamed one. */
 const char *pd_conf_section_name(const struct pd_conf_section *sec);
+/* "file:line" of the section's header ("default" if not in the file). */
+const char *pd_conf_section_where(const struct pd_conf_section *sec);
 
 /* Effective value of a declared key; pd_panic on an undeclared key (a bug). */
 const char *pd_conf_str(const struct pd_conf_section *sec, const char *key);

@@ -50,6 +50,7 @@ struct pd_session {
 	struct pd_relay_stats relay_stats;
 	struct pd_timer relay_timer;
 	pid_t child;
+	size_t in_by_env;
 	char tls_desc[96];
 	bool greeted;
 	bool parsing;		/* inside the protocol's input handler */
@@ -377,6 +378,12 @@ session_timeout(void *ctx)
 		session_finish(s);
 		return;
 	}
+	/* Mid-handshake nothing can be said: just end. */
+	if (s->state == S_HANDSHAKE || s->state == S_TLS_FLUSH) {
+		s->end_reason = "timeout";
+		session_finish(s);
+		return;
+	}
 	s->proto->bye(s, s->pst, "Disconnected for inactivity.");
 	pd_session_close(s, "timeout");
 	/* Give the goodbye a few seconds, then drop a client that won't read. */
@@ -603,6 +610,7 @@ session_relay_done(void *ctx, const struct pd_relay_stats *stats)
 	struct pd_session *s = ctx;
 
 	s->relay_stats = *stats;
+	s->relay_stats.in += s->in_by_env;
 	/* Not from inside the relay's own callback: on the next turn. */
 	pd_timer_start(s->p.loop, &s->relay_timer, 0, session_relay_over, s);
 }
@@ -613,6 +621,8 @@ pd_session_relay(struct pd_session *s, int backend_fd, pid_t pid,
 {
 	s->state = S_RELAY;
 	s->child = pid;
+	/* Pipelined bytes the server took from its environment count as in. */
+	s->in_by_env = s->in.len > ninput ? s->in.len - ninput : 0;
 	pd_timer_stop(&s->login_timer);
 	/* The relay watches the client fds now. */
 	if (s->wio != s->rio)

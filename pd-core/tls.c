@@ -54,7 +54,7 @@ tls_version(const char *v)
 
 static int
 tls_load_pair(SSL_CTX *ctx, const char *cert, const char *key,
-	      const char *where, struct pd_err *err)
+	      const char *where, const char *kwhere, struct pd_err *err)
 {
 	char e[256];
 	FILE *fp;
@@ -64,7 +64,7 @@ tls_load_pair(SSL_CTX *ctx, const char *cert, const char *key,
 		return pd_err_sys(err, "%s: certificate %s", where, cert);
 	fclose(fp);
 	if ((fp = fopen(key, "re")) == NULL)
-		return pd_err_sys(err, "%s: key %s", where, key);
+		return pd_err_sys(err, "%s: key %s", kwhere, key);
 	fclose(fp);
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
 		tls_openssl_error(e, sizeof(e));
@@ -73,13 +73,13 @@ tls_load_pair(SSL_CTX *ctx, const char *cert, const char *key,
 	}
 	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
 		tls_openssl_error(e, sizeof(e));
-		return pd_err_set(err, PD_ERR_CONFIG, "%s: key %s: %s", where, key, e);
+		return pd_err_set(err, PD_ERR_CONFIG, "%s: key %s: %s", kwhere, key, e);
 	}
 	if (SSL_CTX_check_private_key(ctx) != 1) {
 		tls_openssl_error(e, sizeof(e));
 		return pd_err_set(err, PD_ERR_CONFIG,
 				  "%s: key %s does not match certificate %s: %s",
-				  where, key, cert, e);
+				  kwhere, key, cert, e);
 	}
 	return 0;
 }
@@ -143,13 +143,13 @@ tls_servername(SSL *ssl, int *alert PD_UNUSED, void *arg)
 static int
 tls_add_name(struct pd_tls *tls, const struct pd_conf_section *base,
 	     const char *name, const char *cert, const char *key,
-	     const char *where, struct pd_err *err)
+	     const char *where, const char *kwhere, struct pd_err *err)
 {
 	SSL_CTX *ctx = tls_ctx_new(base, err);
 
 	if (ctx == NULL)
 		return -1;
-	if (tls_load_pair(ctx, cert, key, where, err) < 0) {
+	if (tls_load_pair(ctx, cert, key, where, kwhere, err) < 0) {
 		SSL_CTX_free(ctx);
 		return -1;
 	}
@@ -188,7 +188,7 @@ tls_load_dir(struct pd_tls *tls, const struct pd_conf_section *sec,
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		snprintf(where, sizeof(where), "%s (sni_dir)",
 			 pd_conf_where(sec, "sni_dir"));
-		ret = tls_add_name(tls, sec, name, path, path, where, err);
+		ret = tls_add_name(tls, sec, name, path, path, where, where, err);
 	}
 	closedir(d);
 	return ret;
@@ -214,19 +214,22 @@ pd_tls_server_new(const struct pd_conf *conf, struct pd_tls **tls_r,
 		key = cert;	/* one PEM file with both */
 	tls = pd_xcalloc(1, sizeof(*tls));
 	if ((tls->def = tls_ctx_new(sec, err)) == NULL ||
-	    tls_load_pair(tls->def, cert, key, pd_conf_where(sec, "cert"), err) < 0)
+	    tls_load_pair(tls->def, cert, key, pd_conf_where(sec, "cert"),
+			  pd_conf_where(sec, key == cert ? "cert" : "key"), err) < 0)
 		goto fail;
 	while ((named = pd_conf_next_named(conf, "tls", named)) != NULL) {
 		const char *nc = pd_conf_str(named, "cert");
 		const char *nk = pd_conf_str(named, "key");
 
 		if (nc[0] == '\0') {
-			pd_err_set(err, PD_ERR_CONFIG, "[tls %s]: no cert",
+			pd_err_set(err, PD_ERR_CONFIG, "%s: [tls %s] has no cert",
+				   pd_conf_section_where(named),
 				   pd_conf_section_name(named));
 			goto fail;
 		}
 		if (tls_add_name(tls, sec, pd_conf_section_name(named), nc,
 				 nk[0] != '\0' ? nk : nc, pd_conf_where(named, "cert"),
+				 pd_conf_where(named, nk[0] != '\0' ? "key" : "cert"),
 				 err) < 0)
 			goto fail;
 	}
@@ -388,12 +391,18 @@ pd_tls_policy_allows(const struct pd_tls_policy *p, const char *ip, bool tls)
 
 	if (tls || p->allow_plaintext || strcmp(ip, "local") == 0)
 		return true;
-	if (inet_pton(AF_INET, ip, a) == 1)
+	if (inet_pton(AF_INET, ip, a) == 1) {
 		family = AF_INET;
-	else if (inet_pton(AF_INET6, ip, a) == 1)
+	} else if (inet_pton(AF_INET6, ip, a) == 1) {
 		family = AF_INET6;
-	else
+		/* ::ffff:a.b.c.d is the IPv4 client a.b.c.d */
+		if (IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)a)) {
+			memmove(a, a + 12, 4);
+			family = AF_INET;
+		}
+	} else {
 		return false;
+	}
 	for (i = 0; i < p->nnets; i++)
 		if (tls_net_has(&p->nets[i], family, a))
 			return true;
