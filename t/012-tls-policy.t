@@ -252,7 +252,12 @@ sub pop3_refused {
 	ok($capa->{USER} && $capa->{STLS} && $capa->{SASL}, 'trusted POP3: CAPA has USER, SASL and STLS');
 	$c->cmd('USER alice');
 	is($c->cmd("PASS $PW"), '+OK Logged in.', 'trusted POP3: plaintext login');
-	@p = tcp_peer_procs($c->sock);
+	# pd sends Dovecot's "+OK" itself right before the exec: wait for it.
+	for (1 .. 50) {
+		@p = tcp_peer_procs($c->sock);
+		last if @p == 1 && $p[0]{exe} eq $PD::Test::DOVECOT_POP3;
+		select(undef, undef, undef, 0.1);
+	}
 	is_deeply([map { $_->{exe} } @p], [$PD::Test::DOVECOT_POP3], 'POP3: Dovecot holds the socket (no relay)');
 	$c->cmd('QUIT');
 }
