@@ -10,6 +10,7 @@
  * no way to take over pipelined bytes, so those go into plan->input for
  * the launcher to relay.  The maildir must belong to the user's uid and gid.
  */
+#include "pd-core/buf.h"
 #include "pd-core/conf.h"
 #include "pd-core/dispatch.h"
 #include "pd-core/log.h"
@@ -19,8 +20,51 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define COURIER_SETTINGS_LINE_MAX 4096
+
+/*
+ * Expand $NAME and ${NAME} in v from what the file set before (as the
+ * shell would); a name never set expands to nothing.  Command
+ * substitution, backquotes and escapes are not for pd: -1.
+ */
+static int
+courier_expand(const struct pd_exec_plan *plan, const char *v, struct pd_buf *out)
+{
+	const char *p = v;
+
+	while (*p != '\0') {
+		const char *name, *val;
+		size_t n;
+		bool brace;
+		char key[128];
+
+		if (*p == '`' || *p == '\\')
+			return -1;
+		if (*p != '$') {
+			if (pd_buf_append(out, p++, 1) < 0)
+				return -1;
+			continue;
+		}
+		p++;
+		brace = *p == '{';
+		name = brace ? p + 1 : p;
+		for (n = 0; (name[n] >= 'A' && name[n] <= 'Z') ||
+			    (name[n] >= 'a' && name[n] <= 'z') ||
+			    (name[n] >= '0' && name[n] <= '9') || name[n] == '_'; n++)
+			;
+		if (n == 0 || n >= sizeof(key) || (brace && name[n] != '}'))
+			return -1;
+		memcpy(key, name, n);
+		key[n] = '\0';
+		if ((val = pd_exec_plan_getenv(plan, key)) != NULL &&
+		    pd_buf_append_str(out, val) < 0)
+			return -1;
+		p = name + n + (brace ? 1 : 0);
+	}
+	return 0;
+}
 
 /*
  * Read a Courier settings file (/etc/courier/imapd style: shell KEY=value
@@ -35,6 +79,7 @@ courier_read_settings(struct pd_exec_plan *plan, const char *path,
 {
 	char *line = pd_xmalloc(COURIER_SETTINGS_LINE_MAX);
 	unsigned lineno = 0;
+	struct pd_buf val;
 	FILE *fp;
 
 	if ((fp = fopen(path, "re")) == NULL) {
@@ -43,6 +88,7 @@ courier_read_settings(struct pd_exec_plan *plan, const char *path,
 			return 0;
 		return pd_err_sys(err, "Courier settings %s", path);
 	}
+	pd_buf_init(&val, 2 * COURIER_SETTINGS_LINE_MAX);
 	while (fgets(line, COURIER_SETTINGS_LINE_MAX, fp) != NULL) {
 		char *k = line, *eq, *v, *e;
 
@@ -62,23 +108,30 @@ courier_read_settings(struct pd_exec_plan *plan, const char *path,
 			continue;
 		}
 		e = v + strlen(v);
-		if ((*v == '"' || *v == '\'') && e > v + 1 && e[-1] == *v) {
+		if (*v == '\'' && e > v + 1 && e[-1] == '\'') {
+			e[-1] = '\0';	/* single quotes: literally */
+			pd_exec_plan_env(plan, k, v + 1);
+			continue;
+		}
+		if (*v == '"' && e > v + 1 && e[-1] == '"') {
 			e[-1] = '\0';
 			v++;
-			if (v[-1] == '"' && strpbrk(v, "$`\\") != NULL) {
-				pd_log_warn("%s:%u: %s uses shell expansion, ignored",
-					    path, lineno, k);
-				continue;
-			}
-		} else if (strpbrk(v, " \t$`\\\"';|&<>()") != NULL) {
+		} else if (strpbrk(v, " \t\"';|&<>()") != NULL) {
 			pd_log_warn("%s:%u: %s is not a plain value, ignored",
 				    path, lineno, k);
 			continue;
 		}
-		pd_exec_plan_env(plan, k, v);
+		pd_buf_reset(&val);
+		if (courier_expand(plan, v, &val) < 0) {
+			pd_log_warn("%s:%u: %s uses shell features pd does not "
+				    "run, ignored", path, lineno, k);
+			continue;
+		}
+		pd_exec_plan_env(plan, k, pd_buf_cstr(&val));
 	}
 	fclose(fp);
 	free(line);
+	pd_buf_deinit(&val);
 	return 0;
 }
 
@@ -100,9 +153,8 @@ courier_plan(const struct pd_conf *conf, const struct pd_login *login,
 	/* Site settings first, then the record, then what pd must set. */
 	if (settings[0] != '\0' &&
 	    courier_read_settings(plan, settings,
-				  strcmp(pd_conf_where(sec, imap ? "settings"
-						       : "pop3d_settings"),
-					 "default") != 0, err) < 0)
+				  !pd_conf_is_default(sec, imap ? "settings"
+						      : "pop3d_settings"), err) < 0)
 		return -1;
 	pd_exec_plan_env_extras(plan, user);
 	pd_exec_plan_env(plan, "AUTHENTICATED", user->user);
@@ -126,8 +178,33 @@ courier_plan(const struct pd_conf *conf, const struct pd_login *login,
 	return 0;
 }
 
+/* At startup: what the operator named in [backend courier] must exist. */
+static int
+courier_check(const struct pd_conf *conf, struct pd_err *err)
+{
+	const struct pd_conf_section *sec =
+		pd_conf_section(conf, "backend", "courier");
+	static const char *const keys[] = { "imapd", "pop3d", "settings",
+					    "pop3d_settings" };
+	size_t i;
+
+	for (i = 0; i < PD_N_ELEMENTS(keys); i++) {
+		const char *v = pd_conf_str(sec, keys[i]);
+		int mode = i < 2 ? X_OK : R_OK;
+
+		if (pd_conf_is_default(sec, keys[i]) ||
+		    v[0] == '\0')
+			continue;
+		if (access(v, mode) < 0)
+			return pd_err_sys(err, "%s: %s = %s",
+					  pd_conf_where(sec, keys[i]), keys[i], v);
+	}
+	return 0;
+}
+
 const struct pd_backend pd_backend_courier = {
 	.abi = PD_BACKEND_ABI,
 	.name = "courier",
 	.plan = courier_plan,
+	.check = courier_check,
 };

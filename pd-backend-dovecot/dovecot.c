@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Fits the kernel's per-string limit (MAX_ARG_STRLEN, 128 KiB) encoded. */
 #define DOVECOT_CLIENT_INPUT_MAX (64 * 1024)
@@ -86,8 +87,29 @@ dovecot_plan(const struct pd_conf *conf, const struct pd_login *login,
 	return 0;
 }
 
+/* At startup: binaries the operator named in [backend dovecot] must exist. */
+static int
+dovecot_check(const struct pd_conf *conf, struct pd_err *err)
+{
+	const struct pd_conf_section *sec = pd_conf_section(conf, "backend", "dovecot");
+	static const char *const keys[] = { "imap", "pop3" };
+	size_t i;
+
+	for (i = 0; i < PD_N_ELEMENTS(keys); i++) {
+		const char *v = pd_conf_str(sec, keys[i]);
+
+		if (pd_conf_is_default(sec, keys[i]))
+			continue;
+		if (access(v, X_OK) < 0)
+			return pd_err_sys(err, "%s: %s = %s",
+					  pd_conf_where(sec, keys[i]), keys[i], v);
+	}
+	return 0;
+}
+
 const struct pd_backend pd_backend_dovecot = {
 	.abi = PD_BACKEND_ABI,
 	.name = "dovecot",
 	.plan = dovecot_plan,
+	.check = dovecot_check,
 };

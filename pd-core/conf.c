@@ -651,6 +651,15 @@ pd_conf_bool(const struct pd_conf_section *sec, const char *key)
 	return b;
 }
 
+bool
+pd_conf_is_default(const struct pd_conf_section *sec, const char *key)
+{
+	const struct pd_conf_key *k;
+	const struct conf_value *v = conf_lookup(sec, key, &k);
+
+	return v == NULL || strcmp(v->value, k->def) == 0;
+}
+
 const char *
 pd_conf_where(const struct pd_conf_section *sec, const char *key)
 {

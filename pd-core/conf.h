@@ -70,6 +70,8 @@ const char *pd_conf_section_where(const struct pd_conf_section *sec);
 const char *pd_conf_str(const struct pd_conf_section *sec, const char *key);
 unsigned long pd_conf_uint(const struct pd_conf_section *sec, const char *key);
 bool pd_conf_bool(const struct pd_conf_section *sec, const char *key);
+/* Whether key's effective value is its default (set or not). */
+bool pd_conf_is_default(const struct pd_conf_section *sec, const char *key);
 /* "file:line" where key was set, or "default" (for error messages). */
 const char *pd_conf_where(const struct pd_conf_section *sec, const char *key);
 

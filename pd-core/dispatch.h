@@ -36,10 +36,14 @@ struct pd_backend {
 	int (*plan)(const struct pd_conf *conf, const struct pd_login *login,
 		    const struct pd_user *user, struct pd_exec_plan *plan,
 		    struct pd_err *err);
+	/* Optional startup check of the backend's pd.conf section. */
+	int (*check)(const struct pd_conf *conf, struct pd_err *err);
 };
 
 /* The backend called name, or NULL. */
 const struct pd_backend *pd_backend_find(const char *name);
+/* Run every backend's startup check, and that default_backend exists. */
+int pd_backend_check_all(const struct pd_conf *conf, struct pd_err *err);
 
 /*
  * The backend for user, and whether the user is local.  Returns 0, or -1

@@ -113,6 +113,17 @@ pd_exec_env_name_is_safe(const char *key)
 	return true;
 }
 
+const char *
+pd_exec_plan_getenv(const struct pd_exec_plan *plan, const char *key)
+{
+	size_t i, kl = strlen(key);
+
+	for (i = 0; i < plan->envc; i++)
+		if (strncmp(plan->envp[i], key, kl) == 0 && plan->envp[i][kl] == '=')
+			return plan->envp[i] + kl + 1;
+	return NULL;
+}
+
 void
 pd_exec_plan_env_extras(struct pd_exec_plan *plan, const struct pd_user *user)
 {

@@ -40,6 +40,8 @@ void pd_exec_plan_deinit(struct pd_exec_plan *plan);
 void pd_exec_plan_arg(struct pd_exec_plan *plan, const char *arg);
 void pd_exec_plan_env(struct pd_exec_plan *plan, const char *key,
 		      const char *value);
+/* The value plan's environment has for key, or NULL. */
+const char *pd_exec_plan_getenv(const struct pd_exec_plan *plan, const char *key);
 /* The record's extra pairs whose names are safe (pd_exec_env_name_is_safe). */
 void pd_exec_plan_env_extras(struct pd_exec_plan *plan, const struct pd_user *user);
 /* Set plan->input to a copy of n bytes (n may be 0). */

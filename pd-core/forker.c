@@ -87,8 +87,11 @@ forker_launch(void *ctx, struct pd_session *s, const struct pd_exec_plan *plan,
 	if (pid == 0) {
 		close(sp[0]);
 		(void)pd_exec_run(run->conf, plan, sp[1], sp[1], err);
-		pd_log_error("dispatch-failed user=%s session=%s: %s", plan->user,
-			     pd_session_id(s), err->msg);
+		pd_log_error("%s dispatch-failed user=%s ip=%s backend=%s "
+			     "session=%s: %s", pd_session_proto(s), plan->user,
+			     pd_session_client_ip(s), plan->log_tag != NULL ? plan->log_tag : "?",
+			     pd_session_id(s),
+			     err->msg);
 		_exit(PD_EXIT_TEMP);
 	}
 	close(sp[1]);
@@ -131,7 +134,8 @@ pd_forker_setup(const struct pd_forker *f, const struct pd_forker_opts *o,
 	if (pd_conf_load(o->conf_path, &ctx->conf, &err) < 0 ||
 	    /* TLS files are checked now, so -n finds a bad key or certificate. */
 	    pd_tls_server_new(ctx->conf, &ctx->tls, &err) < 0 ||
-	    pd_tls_policy_new(ctx->conf, &ctx->policy, &err) < 0) {
+	    pd_tls_policy_new(ctx->conf, &ctx->policy, &err) < 0 ||
+	    pd_backend_check_all(ctx->conf, &err) < 0) {
 		if (!o->print_conf && refuse_on_fd0) {
 			pd_log_open("syslog", f->name);
 			forker_refuse(0, o->proto);

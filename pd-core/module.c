@@ -35,6 +35,24 @@ pd_backend_find(const char *name)
 	return NULL;
 }
 
+int
+pd_backend_check_all(const struct pd_conf *conf, struct pd_err *err)
+{
+	const struct pd_conf_section *top = pd_conf_section(conf, "", NULL);
+	const char *def = pd_conf_str(top, "default_backend");
+	size_t i;
+
+	if (pd_backend_find(def) == NULL)
+		return pd_err_set(err, PD_ERR_CONFIG, "%s: default_backend = %s: "
+				  "no such backend", pd_conf_where(top, "default_backend"),
+				  def);
+	for (i = 0; i < PD_N_ELEMENTS(module_backends); i++)
+		if (module_backends[i]->check != NULL &&
+		    module_backends[i]->check(conf, err) < 0)
+			return -1;
+	return 0;
+}
+
 const void *
 pd_module_load(const char *kind, const char *name, const char *dir,
 	       struct pd_err *err)

@@ -111,6 +111,18 @@ pd_session_id(const struct pd_session *s)
 	return s->id;
 }
 
+const char *
+pd_session_proto(const struct pd_session *s)
+{
+	return s->proto->name;
+}
+
+const char *
+pd_session_client_ip(const struct pd_session *s)
+{
+	return s->p.client_ip;
+}
+
 bool
 pd_session_is_done(const struct pd_session *s)
 {

@@ -114,5 +114,7 @@ void pd_session_set_client_id(struct pd_session *s, const char *text);
 /* Close after the queued output is written; reason goes in the end line. */
 void pd_session_close(struct pd_session *s, const char *reason);
 const char *pd_session_id(const struct pd_session *s);
+const char *pd_session_proto(const struct pd_session *s);
+const char *pd_session_client_ip(const struct pd_session *s);
 
 #endif
