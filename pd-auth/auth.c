@@ -110,8 +110,12 @@ pd_auth_read_secret(const char *path, const char *where, char *dst,
 	FILE *fp;
 	size_t n;
 
-	if ((fp = fopen(path, "re")) == NULL)
-		return pd_err_sys(err, "%s: secret file %s", where, path);
+	if ((fp = fopen(path, "re")) == NULL) {
+		pd_err_sys(err, "%s: secret file %s", where, path);
+		if (err != NULL)
+			err->kind = PD_ERR_CONFIG;	/* a startup error */
+		return -1;
+	}
 	if (fstat(fileno(fp), &st) == 0 && (st.st_mode & S_IROTH)) {
 		fclose(fp);
 		return pd_err_set(err, PD_ERR_CONFIG, "%s: secret file %s is "

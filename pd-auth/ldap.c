@@ -222,6 +222,13 @@ dir_is_down(int rc)
 	       rc == LDAP_TIMEOUT || rc == LDAP_UNAVAILABLE || rc == LDAP_BUSY;
 }
 
+/* Worth a second try: the kept connection was dropped, not timed out. */
+static bool
+dir_is_gone(int rc)
+{
+	return rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR;
+}
+
 static int
 dir_search_once(struct dir_state *st, const char *filter, LDAPMessage **res_r,
 		 int *rc_r)
@@ -252,7 +259,9 @@ dir_lookup(void *state, const char *login, struct pd_user *u,
 	}
 	/* Reconnect once if the server went away since the last lookup. */
 	for (attempt = 0; attempt < 2; attempt++) {
-		if (st->ld == NULL &&
+		bool fresh = st->ld == NULL;
+
+		if (fresh &&
 		    dir_connect(st, st->bind_dn, st->bind_pw, &st->ld, err) < 0) {
 			if (err != NULL)
 				err->kind = PD_ERR_TEMP;
@@ -264,7 +273,7 @@ dir_lookup(void *state, const char *login, struct pd_user *u,
 			ldap_msgfree(res);
 			res = NULL;
 		}
-		if (!dir_is_down(rc) || attempt == 1) {
+		if (!dir_is_gone(rc) || fresh || attempt == 1) {
 			pd_err_set(err, PD_ERR_TEMP, "ldap search %s: %s", st->uri,
 				   ldap_err2string(rc));
 			if (dir_is_down(rc)) {

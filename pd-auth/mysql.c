@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MYSQL_DEFAULT_QUERY \
 	"SELECT user, password, uid, gid, home, mail, mailhost, backend, " \
@@ -218,6 +219,13 @@ db_run(struct db_state *st, const char *login, struct pd_user *u,
 			goto out;
 		}
 	}
+	/* A login that matches two rows is a broken table, not a user. */
+	rc = mysql_stmt_fetch(st->stmt);
+	if (rc == 0 || rc == MYSQL_DATA_TRUNCATED) {
+		pd_err_set(err, PD_ERR_TEMP, "%s: more than one row for %s",
+			   st->where, login);
+		goto out;
+	}
 	ret = 1;
 	goto out;
 fail:
@@ -245,13 +253,22 @@ db_lookup(void *state, const char *login, struct pd_user *u,
 	int attempt, r = -1;
 
 	for (attempt = 0; attempt < 2; attempt++) {
-		if (st->db == NULL && db_connect(st, err) < 0)
+		bool fresh = st->db == NULL;
+		struct timespec t0, t1;
+
+		if (fresh && db_connect(st, err) < 0)
 			return -1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		r = db_run(st, login, u, &gone, err);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
 		if (r >= 0 || !gone)
 			return r;
-		/* The server went away (restart, wait_timeout): once more. */
 		db_disconnect(st);
+		/* Once more only for a kept connection the server dropped
+		 * (restart, wait_timeout) - not after a fresh one, nor after a
+		 * timeout, which would only double the wait and the load. */
+		if (fresh || t1.tv_sec - t0.tv_sec >= (time_t)st->timeout)
+			return r;
 	}
 	return r;
 }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 const char *
@@ -40,7 +41,7 @@ pd_dispatch_plan(const struct pd_conf *conf, const struct pd_login *login,
 		name = pd_conf_str(pd_conf_section(conf, "", NULL), "default_backend");
 	*backend_r = name;
 	if (user->mailhost[0] != '\0' &&
-	    strcmp(user->mailhost, pd_dispatch_hostname(conf)) != 0)
+	    strcasecmp(user->mailhost, pd_dispatch_hostname(conf)) != 0)
 		return pd_err_set(err, PD_ERR_CONFIG,
 				  "user %s lives on mailhost %s, not on %s: "
 				  "remote dispatch is not available in this build",

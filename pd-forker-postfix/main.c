@@ -15,6 +15,7 @@
 #include "pd-forker-postfix/master.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -72,7 +73,7 @@ main(int argc, char **argv)
 	struct pd_err err;
 	unsigned gen = 0, i, n;
 	unsigned long uses = 0;
-	int cfd, status;
+	int cfd, status, timeout;
 	pid_t pid;
 
 	pd_log_open("syslog", forker.name);
@@ -87,6 +88,12 @@ main(int argc, char **argv)
 			 a.service);
 	if (pd_forker_setup(&forker, &a.opts, false, &ctx) > 0)
 		return 0;
+	if (a.verbose)
+		pd_log_set_debug(true);
+	/* Postfix: max_idle 0 means no limit. */
+	timeout = a.max_idle == 0 ? -1
+		: a.max_idle > (unsigned long)INT_MAX / 1000 ? INT_MAX
+		: (int)(a.max_idle * 1000);
 	n = a.nlisten;
 	for (i = 0; i < n; i++) {
 		pfd[i].fd = PD_MASTER_LISTEN_FD + (int)i;
@@ -98,7 +105,7 @@ main(int argc, char **argv)
 	pd_log_debug("service %s ready: %u listener(s), max_use=%lu max_idle=%lu",
 		     a.service, n, a.max_use, a.max_idle);
 	for (;;) {
-		int r = poll(pfd, n + 1, (int)(a.max_idle * 1000));
+		int r = poll(pfd, n + 1, timeout);
 
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -108,8 +115,17 @@ main(int argc, char **argv)
 			break;		/* max_idle */
 		if (pfd[n].revents != 0)
 			break;		/* master went away */
-		if ((cfd = accept_one(pfd, n)) < 0)
+		if ((cfd = accept_one(pfd, n)) < 0) {
+			for (i = 0; i < n; i++)
+				if (pfd[i].revents & (POLLNVAL | POLLERR))
+					pd_fatal(0, "service %s: listening fd %d is "
+						 "not usable", a.service, pfd[i].fd);
+			/* EMFILE and friends: do not spin. */
+			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != ECONNABORTED && errno != EINTR)
+				(void)poll(NULL, 0, 100);
 			continue;
+		}
 		if (pd_master_notify(gen, 0) < 0)
 			pd_log_warn("service %s: status fd: %s", a.service,
 				    strerror(errno));

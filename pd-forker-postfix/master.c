@@ -45,9 +45,18 @@ pd_master_parse_time(const char *s, unsigned long *secs_r)
 }
 
 static int
-master_option(struct pd_master_args *a, const char *kv, bool *have_use,
+master_option(struct pd_master_args *a, const char *raw, bool *have_use,
 	      bool *have_idle, struct pd_err *err)
 {
+	char kv[256], *w = kv;
+	const char *r;
+
+	/* "-o { max_use = 1 }" reaches us as "max_use = 1": drop the blanks,
+	 * as Postfix's own daemons accept them. */
+	for (r = raw; *r != '\0' && w < kv + sizeof(kv) - 1; r++)
+		if (*r != ' ' && *r != '\t')
+			*w++ = *r;
+	*w = '\0';
 	if (strncmp(kv, "max_use=", 8) == 0) {
 		if (pd_parse_uint(kv + 8, 0, 1000000000UL, &a->max_use) < 0)
 			return pd_err_set(err, PD_ERR_CONFIG, "bad -o %s", kv);
@@ -83,7 +92,7 @@ pd_master_parse_args(int argc, char **argv, struct pd_master_args *a,
 		if (strcmp(arg, "-l") == 0 || strcmp(arg, "-z") == 0 ||
 		    strcmp(arg, "-d") == 0 || strcmp(arg, "-v") == 0) {
 			if (arg[1] == 'v')
-				a->opts.debug = true;
+				a->verbose = true;
 		} else if (strcmp(arg, "-u") == 0) {
 			a->unpriv = true;
 		} else if (strcmp(arg, "-c") == 0) {

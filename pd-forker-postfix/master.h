@@ -19,8 +19,9 @@ struct pd_master_args {
 	const char *transport;		/* -t: inet, unix, ... */
 	unsigned nlisten;		/* -s, default 1 */
 	bool unpriv, chroot;		/* -u, -c without a file */
+	bool verbose;			/* -v: debug lines, in pd.conf's log */
 	unsigned long max_use;		/* -o max_use= or main.cf, default 100 */
-	unsigned long max_idle;		/* seconds; -o max_idle= or main.cf, 100 */
+	unsigned long max_idle;		/* seconds (0: none); -o max_idle= or main.cf, 100 */
 	struct pd_forker_opts opts;	/* -c FILE, -p, --tls */
 };
 

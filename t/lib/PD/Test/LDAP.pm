@@ -13,7 +13,8 @@
 #   slapd_stop(); slapd_start();            # same data, same ports
 #
 # slapd runs in the foreground (-d stats) as a child of the test, listening
-# on 127.0.0.1 only; its database, configuration and log live in
+# on loopback only (ldap:// and ldaps:// on 127.0.0.1, ldaps:// on 127.0.0.2
+# too, a name its certificate does not have); its database, configuration and log live in
 # <testdir>/ldap.  The log (slapd.log) has slapd's "stats" lines: every
 # connection, TLS handshake, BIND dn and SRCH filter, so a test can see what
 # pd really sent (slapd_mark, slapd_lines).  Two databases:
@@ -46,9 +47,9 @@ use Time::HiRes qw(sleep time);
 use PD::Test qw(testdir repo_dir port write_file read_file make_home hash_password);
 
 our @EXPORT_OK = qw(
-	module_dir ldap_tls slapd_start slapd_stop slapd_pid slapd_log slapd_mark slapd_lines
+	module_dir ldap_tls slapd_start slapd_stop slapd_pause slapd_resume slapd_pid slapd_log slapd_mark slapd_lines
 	ldap_add ldap_modify ldap_search ldap_user_entry ldap_auth_section
-	ldap_service_pw_file ldap_uri ldaps_uri
+	ldap_service_pw_file ldap_uri ldaps_uri ldaps_alt_uri
 	$LDAP_SUFFIX $LDAP_PEOPLE $LDAP_BIND_SUFFIX $LDAP_BIND_PEOPLE $LDAP_SERVICE_DN
 );
 our %EXPORT_TAGS = (all => \@EXPORT_OK);
@@ -109,6 +110,9 @@ sub slapd_lines {
 }
 sub ldap_uri { 'ldap://127.0.0.1:' . port('LDAP') . '/' }
 sub ldaps_uri { 'ldaps://127.0.0.1:' . port('LDAPS') . '/' }
+
+# ldaps:// on 127.0.0.2, an address slapd's certificate does not name.
+sub ldaps_alt_uri { 'ldaps://127.0.0.2:' . port('LDAPS') . '/' }
 
 # --- running programs --------------------------------------------------------
 
@@ -268,8 +272,8 @@ EOF
 }
 
 sub _listening {
-	my ($port) = @_;
-	my $want = sprintf('0100007F:%04X', $port);
+	my ($port, $ip) = @_;
+	my $want = sprintf('%s:%04X', ($ip // 1) == 2 ? '0200007F' : '0100007F', $port);
 	open my $fh, '<', '/proc/net/tcp' or return 0;
 	while (<$fh>) {
 		my @f = split ' ';
@@ -287,7 +291,8 @@ sub _start {
 		open STDOUT, '>>', "$DIR/slapd.log";
 		open STDERR, '>&', \*STDOUT;
 		my @cmd = ($SLAPD, '-f', "$DIR/slapd.conf", '-h',
-			   "ldap://127.0.0.1:$p1/ ldaps://127.0.0.1:$p2/", '-d', 'stats');
+			   "ldap://127.0.0.1:$p1/ ldaps://127.0.0.1:$p2/ ldaps://127.0.0.2:$p2/",
+			   '-d', 'stats');
 		{ exec { $cmd[0] } @cmd; }
 		print STDERR "exec $SLAPD: $!\n";
 		POSIX::_exit(127);
@@ -299,7 +304,7 @@ sub _start {
 			$slapd_pid = undef;
 			die "slapd exited at once (status $?); slapd.log:\n" . slapd_log();
 		}
-		if (_listening($p1) && _listening($p2)) {
+		if (_listening($p1) && _listening($p2) && _listening($p2, 2)) {
 			my $r = _run({}, 'ldapsearch', '-x', '-H', ldap_uri(), '-b', '', '-s', 'base',
 				     'namingContexts');
 			return $pid if $r->{rc} == 0;
@@ -322,6 +327,7 @@ sub slapd_start {
 # Stop slapd (SIGTERM, then SIGKILL) and wait until its ports are closed.
 sub slapd_stop {
 	return unless $slapd_pid;
+	kill 'CONT', $slapd_pid;
 	kill 'TERM', $slapd_pid;
 	my $end = time + 10;
 	while (waitpid($slapd_pid, WNOHANG) != $slapd_pid) {
@@ -334,8 +340,37 @@ sub slapd_stop {
 	}
 	$slapd_pid = undef;
 	$end = time + 5;
-	sleep 0.02 while (_listening(port('LDAP')) || _listening(port('LDAPS'))) && time < $end;
+	sleep 0.02 while (_listening(port('LDAP')) || _listening(port('LDAPS'))
+			  || _listening(port('LDAPS'), 2)) && time < $end;
 }
+
+# The states of slapd's threads (R, S, T, ...).
+sub _thread_states {
+	my @s;
+	opendir(my $dh, "/proc/$slapd_pid/task") or return ();
+	for my $t (grep { /^\d+$/ } readdir $dh) {
+		my $st = read_file("/proc/$slapd_pid/task/$t/stat") // next;
+		push @s, $1 if $st =~ /^\d+ \(.*\) (\S)/s;
+	}
+	closedir $dh;
+	return @s;
+}
+
+# Freeze slapd (SIGSTOP) and wait until every thread of it has stopped: a
+# stop is delivered lazily, a busy thread may still answer for a while.
+sub slapd_pause {
+	kill 'STOP', $slapd_pid or die "kill STOP $slapd_pid: $!\n";
+	my $end = time + 5;
+	while (time < $end) {
+		my @s = _thread_states();
+		return 1 if @s && !grep { $_ ne 'T' && $_ ne 't' } @s;
+		sleep 0.01;
+	}
+	die "slapd $slapd_pid does not stop\n";
+}
+
+# Let a paused slapd run again.
+sub slapd_resume { kill 'CONT', $slapd_pid }
 
 # --- entries -----------------------------------------------------------------
 
@@ -385,7 +420,7 @@ sub ldap_search {
 sub _ldif_value {
 	my ($attr, $v) = @_;
 	# non-ASCII, or a leading space/colon/<: base64 (RFC 2849)
-	return "$attr:: " . encode_base64($v, '') . "\n"
+	return "${attr}:: " . encode_base64($v, '') . "\n"
 		if $v =~ /[^\x20-\x7e]/ || $v =~ /^[ :<]/ || $v =~ / $/;
 	return "$attr: $v\n";
 }
@@ -464,9 +499,12 @@ sub ldap_auth_section {
 	return $t;
 }
 
+# Only the test process stops the server, not a child that never exec'd.
+my $OWNER = $$;
+
 END {
 	local $?;
-	slapd_stop() if $slapd_pid;
+	slapd_stop() if $slapd_pid && $$ == $OWNER;
 }
 
 1;

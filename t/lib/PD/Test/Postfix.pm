@@ -135,6 +135,7 @@ maillog_file = $d/maillog
 maillog_file_prefixes = $d
 import_environment = MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG TZ LANG=C POSTLOG_SERVICE POSTLOG_HOSTNAME ASAN_OPTIONS UBSAN_OPTIONS
 EOF
+	_subreaper();
 	my $pid = fork // die "fork: $!\n";
 	if ($pid == 0) {
 		POSIX::setsid();
@@ -155,6 +156,16 @@ EOF
 	}
 	wait_for_maillog(qr/daemon started/, 5);
 	return $pid;
+}
+
+# master exits on SIGTERM without waiting for its children: make this
+# process their reaper (PR_SET_CHILD_SUBREAPER) so none is left a zombie of
+# an init that does not reap.
+sub _subreaper {
+	require Config;
+	my %prctl = (x86_64 => 157, aarch64 => 167);
+	my ($arch) = $Config::Config{archname} =~ /^(x86_64|aarch64)/;
+	syscall($prctl{$arch}, 36, 1, 0, 0, 0) if $arch;
 }
 
 # The processes in master's tree now (remembered, to be stopped in END).
@@ -308,6 +319,12 @@ sub stop_postfix {
 	for my $p (@left) {
 		wait_gone($p, 2) or kill('KILL', $p);
 	}
+	# orphans of master are ours now (subreaper): reap them
+	for my $p (@left) {
+		my $end = time + 1;
+		sleep 0.02 while waitpid($p, POSIX::WNOHANG()) == 0 && time < $end;
+	}
+	%seen_pids = ();
 }
 
 END {
