@@ -85,7 +85,16 @@ forker_launch(void *ctx, struct pd_session *s, const struct pd_exec_plan *plan,
 		return pd_err_sys(err, "fork");
 	}
 	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
 		close(sp[0]);
+		/* The mail server never holds the client's (TLS) socket, not
+		 * even before the exec: only the relay in the parent does. */
+		if (null >= 0) {
+			dup2(null, run->rfd);
+			dup2(null, run->wfd);
+			close(null);
+		}
 		(void)pd_exec_run(run->conf, plan, sp[1], sp[1], err);
 		pd_log_error("%s dispatch-failed user=%s ip=%s backend=%s "
 			     "session=%s: %s", pd_session_proto(s), plan->user,
