@@ -127,8 +127,8 @@ deps:
 demo: deps all
 	@./scripts/demo $(PROTO)
 
-unit: $(UNIT_BINS)
-	prove --exec '' $(UNIT_BINS)
+unit: $(UNIT_BINS) $(MODULES)
+	PD_MODULE_DIR=$(CURDIR)/$(O)/lib/pd prove --exec '' $(UNIT_BINS)
 
 integration: $(BINS) $(MODULES)
 	PD_BIN_DIR=$(CURDIR)/$(O)/bin PD_MODULE_DIR=$(CURDIR)/$(O)/lib/pd prove -I t/lib $(PROVE_FLAGS) $(PROVE_TESTS)
