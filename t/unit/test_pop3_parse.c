@@ -14,6 +14,8 @@
 
 #include "pd-core/pop3_parse.h"
 
+#include "t/unit/render.h"
+
 #include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,75 +138,7 @@ static const struct tcase cases[] = {
 	  0, NULL, 0, 0, 9, "CMD PASS pw rest=pw\nCMD STAT\nCMD LIST" },
 };
 
-#define OUT_MAX (256 * 1024)
-
-struct out {
-	char s[OUT_MAX];	/* for the row: long values shortened */
-	char full[OUT_MAX];	/* for comparing feeds: every byte */
-	size_t n, nfull;
-	size_t first_used;	/* bytes used by the first call */
-	bool error;		/* a broken contract; s says which */
-};
-
 static struct out whole, part;
-
-static void
-str_add(char *s, size_t *n, const char *fmt, ...) PD_PRINTF(3, 4);
-
-static void
-str_add(char *s, size_t *n, const char *fmt, ...)
-{
-	va_list ap;
-	int r;
-
-	if (*n >= OUT_MAX - 1)
-		return;
-	va_start(ap, fmt);
-	r = vsnprintf(s + *n, OUT_MAX - *n, fmt, ap);
-	va_end(ap);
-	if (r > 0)
-		*n += (size_t)r < OUT_MAX - *n ? (size_t)r : OUT_MAX - *n - 1;
-}
-
-static void
-out_text(struct out *o, const char *text)
-{
-	str_add(o->s, &o->n, "%s", text);
-	str_add(o->full, &o->nfull, "%s", text);
-}
-
-static void
-esc_bytes(char *s, size_t *n, const unsigned char *p, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		if (p[i] > 0x20 && p[i] < 0x7f && p[i] != '\\')
-			str_add(s, n, "%c", p[i]);
-		else
-			str_add(s, n, "\\x%02x", p[i]);
-	}
-}
-
-static void
-out_value(struct out *o, struct pd_str v)
-{
-	esc_bytes(o->full, &o->nfull, v.p, v.len);
-	if (v.len > 32) {
-		esc_bytes(o->s, &o->n, v.p, 8);
-		str_add(o->s, &o->n, "...(%zu)", v.len);
-	} else {
-		esc_bytes(o->s, &o->n, v.p, v.len);
-	}
-}
-
-static void
-out_error(struct out *o, const char *what)
-{
-	o->error = true;
-	out_text(o, "\nERROR: ");
-	out_text(o, what);
-}
 
 /* A view must lie inside the line the parser was given. */
 static bool
