@@ -42,6 +42,8 @@ pd_auth_result_name(enum pd_auth_result r)
 		return "disabled";
 	case PD_AUTH_TEMPFAIL:
 		return "tempfail";
+	case PD_AUTH_BAD_RECORD:
+		return "bad-record";
 	}
 	return "?";
 }
@@ -195,7 +197,9 @@ pd_auth_verify(struct pd_auth *auth, const char *login, const char *password,
 		? auth->driver->verify(auth->state, &reply->user, password, &err)
 		: pd_pwscheme_verify(reply->user.password, password, &err);
 	if (r < 0) {
-		reply->result = PD_AUTH_TEMPFAIL;
+		/* LDAP auth_bind may fail for want of the server: tempfail. */
+		reply->result = auth->driver->verify != NULL ? PD_AUTH_TEMPFAIL
+							     : PD_AUTH_BAD_RECORD;
 		snprintf(reply->reason, sizeof(reply->reason),
 			 "password of user %.256s: %.256s", name, err.msg);
 		goto fail;

@@ -60,7 +60,11 @@ dovecot_plan(const struct pd_conf *conf, const struct pd_login *login,
 	plan->path = pd_xstrdup(path);
 	pd_exec_plan_arg(plan, imap ? "imap" : "pop3");
 	pd_exec_plan_arg(plan, "-O");
-	snprintf(mail, sizeof(mail), "maildir:%s", plan->maildir);
+	if (snprintf(mail, sizeof(mail), "maildir:%s%s", plan->maildir,
+		     plan->mail_options != NULL ? plan->mail_options : "") >=
+	    (int)sizeof(mail))
+		return pd_err_set(err, PD_ERR_CONFIG, "user %s: mail location too long",
+				  user->user);
 	/* Record extras first, so pd's own keys always win. */
 	pd_exec_plan_env_extras(plan, user);
 	pd_exec_plan_env(plan, "USER", user->user);

@@ -17,7 +17,10 @@ enum pd_auth_result {
 	PD_AUTH_UNKNOWN_USER,
 	PD_AUTH_BAD_PASSWORD,
 	PD_AUTH_DISABLED,	/* right password, status not active */
-	PD_AUTH_TEMPFAIL,	/* database down, bad record, unknown scheme */
+	PD_AUTH_TEMPFAIL,	/* database down, broken connection */
+	PD_AUTH_BAD_RECORD,	/* the user's record is unusable (unknown scheme,
+				 * malformed hash): logged as an error, answered
+				 * like a wrong password so it reveals nothing */
 };
 
 struct pd_auth_reply {

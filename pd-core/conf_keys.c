@@ -18,6 +18,9 @@ static const struct pd_conf_key top_keys[] = {
 	{ "pop3_line_max", PD_CONF_UINT, "1024", 256, 65536, NULL },
 	{ "first_valid_uid", PD_CONF_UINT, "500", 1, 4294967294UL, NULL },
 	{ "last_valid_uid", PD_CONF_UINT, "0", 0, 4294967294UL, NULL },
+	{ "first_valid_gid", PD_CONF_UINT, "100", 1, 4294967294UL, NULL },
+	{ "last_valid_gid", PD_CONF_UINT, "0", 0, 4294967294UL, NULL },
+	{ "system_groups", PD_CONF_BOOL, "no", 0, 0, NULL },
 	{ NULL, 0, NULL, 0, 0, NULL }
 };
 

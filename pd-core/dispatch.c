@@ -36,6 +36,8 @@ pd_dispatch_plan(const struct pd_conf *conf, const struct pd_login *login,
 	const struct pd_backend *be;
 	const char *mail = user->mail;
 	char buf[4096];
+	size_t plen;
+	int r;
 
 	if (name[0] == '\0')
 		name = pd_conf_str(pd_conf_section(conf, "", NULL), "default_backend");
@@ -60,22 +62,31 @@ pd_dispatch_plan(const struct pd_conf *conf, const struct pd_login *login,
 	plan->gid = user->have_gid ? user->gid : (gid_t)-1;
 	free(plan->home);
 	plan->home = pd_xstrdup(user->home);
-	/* Dovecot-style "maildir:PATH" is accepted; "~/" is the home. */
+	/* Dovecot-style "maildir:PATH[:OPTIONS]" is accepted ("~/" is the
+	 * home): PATH is the maildir pd checks, OPTIONS go to Dovecot as
+	 * they are (LAYOUT=fs:INDEX=...). */
 	if (strncmp(mail, "maildir:", 8) == 0)
 		mail += 8;
-	if (mail[0] == '\0') {
-		snprintf(buf, sizeof(buf), "%s/Maildir", user->home);
+	plen = strcspn(mail, ":");
+	if (plen == 0) {
+		r = snprintf(buf, sizeof(buf), "%s/Maildir", user->home);
 	} else if (mail[0] == '~' && mail[1] == '/') {
-		snprintf(buf, sizeof(buf), "%s/%s", user->home, mail + 2);
+		r = snprintf(buf, sizeof(buf), "%s/%.*s", user->home,
+			     (int)(plen - 2), mail + 2);
 	} else if (mail[0] == '/') {
-		snprintf(buf, sizeof(buf), "%s", mail);
+		r = snprintf(buf, sizeof(buf), "%.*s", (int)plen, mail);
 	} else {
 		return pd_err_set(err, PD_ERR_CONFIG,
 				  "user %s: mail '%s' is not an absolute maildir path",
 				  user->user, user->mail);
 	}
+	if (r < 0 || (size_t)r >= sizeof(buf))
+		return pd_err_set(err, PD_ERR_CONFIG, "user %s: maildir path too long",
+				  user->user);
 	free(plan->maildir);
 	plan->maildir = pd_xstrdup(buf);
+	free(plan->mail_options);
+	plan->mail_options = pd_xstrdup(mail + plen);
 	if (be->plan(conf, login, user, plan, err) < 0)
 		return -1;
 	return pd_exec_check_uid(conf, plan, err);

@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +54,7 @@ pd_exec_plan_deinit(struct pd_exec_plan *plan)
 	free(plan->user);
 	free(plan->home);
 	free(plan->maildir);
+	free(plan->mail_options);
 	free(plan->first_output);
 	free(plan->input);
 	free(plan->log_tag);
@@ -171,16 +173,45 @@ pd_exec_check_uid(const struct pd_conf *conf, const struct pd_exec_plan *plan,
 				  "user %s has uid %lu outside first_valid_uid=%lu"
 				  "..last_valid_uid=%lu", plan->user,
 				  (unsigned long)plan->uid, first, last);
+	first = pd_conf_uint(top, "first_valid_gid");
+	last = pd_conf_uint(top, "last_valid_gid");
+	/* A gid like shadow's (42) would open files no mail server needs. */
+	if (plan->gid < first || (last != 0 && plan->gid > last))
+		return pd_err_set(err, PD_ERR_CONFIG,
+				  "user %s has gid %lu outside first_valid_gid=%lu"
+				  "..last_valid_gid=%lu", plan->user,
+				  (unsigned long)plan->gid, first, last);
+	return 0;
+}
+
+/*
+ * Supplementary groups: only the primary gid, unless system_groups = yes
+ * and the system account of that name has the same uid - a virtual user
+ * that shares a name with a system account must not inherit its groups.
+ */
+static int
+exec_set_groups(const struct pd_conf *conf, const struct pd_exec_plan *plan,
+		struct pd_err *err)
+{
+	const struct pd_conf_section *top = pd_conf_section(conf, "", NULL);
+	struct passwd *pw;
+
+	if (pd_conf_bool(top, "system_groups") &&
+	    (pw = getpwnam(plan->user)) != NULL && pw->pw_uid == plan->uid &&
+	    initgroups(plan->user, plan->gid) == 0)
+		return 0;
+	if (setgroups(1, &plan->gid) < 0)
+		return pd_err_sys(err, "setgroups for %s", plan->user);
 	return 0;
 }
 
 static int
-exec_drop_privileges(const struct pd_exec_plan *plan, struct pd_err *err)
+exec_drop_privileges(const struct pd_conf *conf, const struct pd_exec_plan *plan,
+		     struct pd_err *err)
 {
 	if (geteuid() == 0) {
-		if (initgroups(plan->user, plan->gid) < 0 &&
-		    setgroups(1, &plan->gid) < 0)
-			return pd_err_sys(err, "setgroups for %s", plan->user);
+		if (exec_set_groups(conf, plan, err) < 0)
+			return -1;
 		if (setresgid(plan->gid, plan->gid, plan->gid) < 0)
 			return pd_err_sys(err, "setresgid %lu", (unsigned long)plan->gid);
 		if (setresuid(plan->uid, plan->uid, plan->uid) < 0)
@@ -336,7 +367,7 @@ pd_exec_run(const struct pd_conf *conf, const struct pd_exec_plan *plan,
 	    (log_fd = pd_log_spawn_reader(plan->log_tag != NULL ? plan->log_tag
 							       : "pd-backend")) < 0)
 		return pd_err_sys(err, "log pipe");
-	if (exec_drop_privileges(plan, err) < 0)
+	if (exec_drop_privileges(conf, plan, err) < 0)
 		return -1;
 	if (plan->home == NULL || chdir(plan->home) < 0)
 		return pd_err_sys(err, "home directory %s of %s",

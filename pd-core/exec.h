@@ -27,6 +27,7 @@ struct pd_exec_plan {
 	char *home;		/* chdir target; must exist */
 	char *maildir;		/* checked or created (cur new tmp, 0700); may be NULL */
 	bool maildir_gid_check;	/* it must belong to gid as well as uid */
+	char *mail_options;	/* ":LAYOUT=fs:..." after the path in mail, or "" */
 	char *first_output;	/* written to the client right before exec; may be NULL */
 	unsigned char *input;	/* client bytes the server must read first (a
 				 * server with no hand-over mechanism): the

@@ -315,6 +315,7 @@ imap_input(struct pd_session *s, void *p)
 	struct pd_buf *in = pd_session_input(s);
 	struct pd_imap_cmd cmd;
 	enum pd_imap_result r;
+	enum pd_sasl_result sr;
 	const char *challenge = "", *msg = "";
 	size_t used;
 
@@ -335,9 +336,9 @@ imap_input(struct pd_session *s, void *p)
 			imap_command(st, &cmd);
 			break;
 		case PD_IMAP_LINE:
-			imap_sasl_result(st, pd_sasl_continue(&st->sasl, cmd.line,
-							      &challenge, &msg),
-					 challenge, msg);
+			/* The call sets challenge and msg: not in one expression. */
+			sr = pd_sasl_continue(&st->sasl, cmd.line, &challenge, &msg);
+			imap_sasl_result(st, sr, challenge, msg);
 			break;
 		case PD_IMAP_BAD:
 			if (st->in_sasl) {
@@ -361,6 +362,14 @@ imap_input(struct pd_session *s, void *p)
 	}
 }
 
+static void
+imap_forget(void *p)
+{
+	struct imap_state *st = p;
+
+	pd_imap_parser_reset(&st->parser);
+}
+
 const struct pd_proto pd_proto_imap = {
 	.name = "imap",
 	.init = imap_init,
@@ -369,4 +378,5 @@ const struct pd_proto pd_proto_imap = {
 	.input = imap_input,
 	.login_failed = imap_login_failed,
 	.bye = imap_bye,
+	.forget = imap_forget,
 };

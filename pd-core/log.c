@@ -14,6 +14,8 @@
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
+#include <grp.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 enum sink { SINK_STDERR, SINK_SYSLOG, SINK_FILE };
@@ -59,14 +61,8 @@ pd_log_set_debug(bool on)
 int
 pd_log_fd(void)
 {
-	switch (log_sink) {
-	case SINK_FILE:
-		return log_file_fd;
-	case SINK_STDERR:
-		return STDERR_FILENO;
-	default:
-		return -1;
-	}
+	/* Only a terminal-style stderr is handed over as it is. */
+	return log_sink == SINK_STDERR ? STDERR_FILENO : -1;
 }
 
 int
@@ -90,18 +86,40 @@ pd_log_spawn_reader(const char *tag)
 		return p[1];
 	}
 	/* Reader: lives until the mail server closes its stderr.  It must hold
-	 * no other fd, the client socket least of all, or the client would
-	 * not see the server's close. */
-	if (p[0] > 0)
-		close_range(0, (unsigned)p[0] - 1, 0);
-	close_range((unsigned)p[0] + 1, ~0U, 0);
+	 * no other fd (the client socket least of all, or the client would
+	 * not see the server's close) but the pipe and the log sink, and no
+	 * privilege: the server's bytes are the user's, so they go through
+	 * pd_log (one sanitised line each), never straight into the sink. */
+	{
+		int keep = log_sink == SINK_FILE ? log_file_fd : -1;
+		int fd;
+
+		for (fd = 0; fd < 1024; fd++)
+			if (fd != p[0] && fd != keep)
+				close(fd);
+		close_range(1024, ~0U, 0);
+	}
 	signal(SIGPIPE, SIG_IGN);
-	openlog(tag, LOG_PID, LOG_MAIL);
+	if (log_sink == SINK_SYSLOG) {
+		closelog();
+		openlog(tag, LOG_PID | LOG_NDELAY, LOG_MAIL);
+	}
+	if (getuid() == 0) {
+		gid_t nogroup = 65534;
+
+		if (setgroups(1, &nogroup) < 0 || setresgid(65534, 65534, 65534) < 0 ||
+		    setresuid(65534, 65534, 65534) < 0)
+			_exit(0);
+	}
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if ((fp = fdopen(p[0], "r")) == NULL)
 		_exit(0);
 	while (fgets(line, sizeof(line), fp) != NULL) {
 		line[strcspn(line, "\n")] = '\0';
-		syslog(LOG_INFO, "%s", line);
+		if (log_sink == SINK_SYSLOG)
+			pd_log_info("%s", line);
+		else
+			pd_log_info("%s: %s", tag, line);
 	}
 	_exit(0);
 }
@@ -112,6 +130,7 @@ log_vwrite(enum pd_log_level level, const char *fmt, va_list ap)
 	static const int prio[] = { LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERR };
 	static const char *const name[] = { "debug", "info", "warning", "error" };
 	char msg[2048], line[2200], stamp[32];
+	unsigned char *p;
 	struct tm tm;
 	time_t now;
 	int n;
@@ -120,6 +139,11 @@ log_vwrite(enum pd_log_level level, const char *fmt, va_list ap)
 	if (level == PD_LOG_DEBUG && !log_debug)
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* One event, one line: whatever a client, a database or a backend
+	 * put into the text, no control byte can forge another line. */
+	for (p = (unsigned char *)msg; *p != '\0'; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	if (log_sink == SINK_SYSLOG) {
 		syslog(prio[level], "%s", msg);
 		errno = e;

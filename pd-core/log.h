@@ -24,14 +24,15 @@ int pd_log_open(const char *target, const char *ident);
 /* Enable or disable debug lines. */
 void pd_log_set_debug(bool on);
 /*
- * An fd the exec'd mail server may use as its stderr so its own messages
- * land in pd's log: the log file, stderr, or -1 for syslog (the caller
- * then arranges a pipe reader, see pd_log_spawn_reader).
+ * An fd the exec'd mail server may use as its stderr as it is: stderr
+ * when that is the sink (stdio debugging), else -1 - the caller then uses
+ * pd_log_spawn_reader, so the server never holds pd's log file or socket.
  */
 int pd_log_fd(void);
 /*
- * For syslog: fork a reader that syslogs each line read from the returned
- * pipe fd, tagged with tag; returns the write end, or -1.
+ * Fork an unprivileged reader that logs each line read from the returned
+ * pipe fd through pd_log (sanitised, tagged with tag); returns the write
+ * end, or -1.
  */
 int pd_log_spawn_reader(const char *tag);
 

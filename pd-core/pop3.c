@@ -146,6 +146,7 @@ static void
 pop3_cmd_auth(struct pop3_state *st, const struct pd_pop3_cmd *cmd)
 {
 	enum pd_sasl_mech mech;
+	enum pd_sasl_result sr;
 	const char *challenge = "", *msg = "";
 
 	if (cmd->nargs == 0) {
@@ -164,10 +165,10 @@ pop3_cmd_auth(struct pop3_state *st, const struct pd_pop3_cmd *cmd)
 		pd_session_printf(st->s, "-ERR Unsupported authentication mechanism.\r\n");
 		return;
 	}
-	pop3_sasl_result(st, pd_sasl_start(&st->sasl, mech,
-					   cmd->nargs == 2 ? &cmd->args[1] : NULL,
-					   &challenge, &msg),
-			 challenge, msg);
+	/* The call sets challenge and msg: not in one expression. */
+	sr = pd_sasl_start(&st->sasl, mech, cmd->nargs == 2 ? &cmd->args[1] : NULL,
+			   &challenge, &msg);
+	pop3_sasl_result(st, sr, challenge, msg);
 }
 
 static void
@@ -230,6 +231,7 @@ pop3_input(struct pd_session *s, void *p)
 	struct pd_buf *in = pd_session_input(s);
 	struct pd_pop3_cmd cmd;
 	enum pd_pop3_result r;
+	enum pd_sasl_result sr;
 	const char *challenge = "", *msg = "";
 	size_t used;
 
@@ -243,9 +245,8 @@ pop3_input(struct pd_session *s, void *p)
 			pop3_command(st, &cmd);
 			break;
 		case PD_POP3_LINE:
-			pop3_sasl_result(st, pd_sasl_continue(&st->sasl, cmd.rest,
-							      &challenge, &msg),
-					 challenge, msg);
+			sr = pd_sasl_continue(&st->sasl, cmd.rest, &challenge, &msg);
+			pop3_sasl_result(st, sr, challenge, msg);
 			break;
 		case PD_POP3_BAD:
 			st->in_sasl = false;
@@ -258,6 +259,14 @@ pop3_input(struct pd_session *s, void *p)
 	}
 }
 
+static void
+pop3_forget(void *p)
+{
+	struct pop3_state *st = p;
+
+	pd_pop3_parser_reset(&st->parser);
+}
+
 const struct pd_proto pd_proto_pop3 = {
 	.name = "pop3",
 	.init = pop3_init,
@@ -266,4 +275,5 @@ const struct pd_proto pd_proto_pop3 = {
 	.input = pop3_input,
 	.login_failed = pop3_login_failed,
 	.bye = pop3_bye,
+	.forget = pop3_forget,
 };

@@ -236,6 +236,12 @@ pd_session_close(struct pd_session *s, const char *reason)
 {
 	if (s->state == S_DONE || s->state == S_CLOSING)
 		return;
+	/* A login still in flight must not revive a session that said BYE. */
+	if (s->auth_req != NULL) {
+		s->p.auth.cancel(s->auth_req);
+		s->auth_req = NULL;
+	}
+	pd_timer_stop(&s->delay_timer);
 	s->end_reason = reason;
 	s->state = S_CLOSING;
 	if (s->out.len == 0)
@@ -312,6 +318,8 @@ session_delay_done(void *ctx)
 {
 	struct pd_session *s = ctx;
 
+	if (s->state != S_DELAY)
+		return;
 	s->state = S_PRELOGIN;
 	s->proto->login_failed(s, s->pst, s->failed_result);
 	if (s->state != S_PRELOGIN || pd_session_bad(s))
@@ -329,6 +337,8 @@ session_auth_reply(void *ctx, struct pd_auth_reply *reply)
 	unsigned long delay;
 
 	s->auth_req = NULL;
+	if (s->state != S_AUTHING)
+		return;
 	if (reply->result == PD_AUTH_OK) {
 		pd_user_deinit(&s->user);
 		s->user = reply->user;
@@ -341,10 +351,11 @@ session_auth_reply(void *ctx, struct pd_auth_reply *reply)
 			session_update_io(s);
 		return;
 	}
-	if (reply->result == PD_AUTH_TEMPFAIL)
+	if (reply->result == PD_AUTH_TEMPFAIL || reply->result == PD_AUTH_BAD_RECORD)
 		pd_log_error("%s auth-failed user=\"%s\" ip=%s method=%s "
-			     "reason=tempfail session=%s: %s", s->proto->name,
-			     s->login_q, s->p.client_ip, s->method, s->id,
+			     "reason=%s session=%s: %s", s->proto->name,
+			     s->login_q, s->p.client_ip, s->method,
+			     pd_auth_result_name(reply->result), s->id,
 			     reply->reason);
 	else
 		pd_log_info("%s auth-failed user=\"%s\" ip=%s method=%s reason=%s "
@@ -378,6 +389,7 @@ pd_session_login(struct pd_session *s, struct pd_creds *creds,
 	s->auth_req = s->p.auth.start(s->p.auth.ctx, s->p.loop, &info,
 				      session_auth_reply, s);
 	pd_creds_clear(creds);
+	s->proto->forget(s->pst);
 	session_update_io(s);
 }
 
@@ -611,6 +623,10 @@ session_relay_over(void *ctx)
 		s->state = S_PRELOGIN;
 		s->proto->login_failed(s, s->pst, PD_AUTH_TEMPFAIL);
 		pd_session_close(s, NULL);
+		/* A client that will not read the answer is dropped soon. */
+		if (s->state == S_CLOSING)
+			pd_timer_start(s->p.loop, &s->login_timer, 5000,
+				       session_timeout, s);
 		return;
 	}
 	session_finish(s);
@@ -664,7 +680,8 @@ pd_session_new(const struct pd_session_params *params)
 	s->max_bad = pd_conf_uint(top, "max_bad_commands");
 	line_max = pd_conf_uint(top, s->proto == &pd_proto_pop3 ?
 				"pop3_line_max" : "imap_line_max");
-	pd_buf_init(&s->in, line_max > SESSION_IN_MIN ? line_max : SESSION_IN_MIN);
+	/* Client bytes hold passwords: wiped whenever they are dropped. */
+	pd_buf_init_secret(&s->in, line_max > SESSION_IN_MIN ? line_max : SESSION_IN_MIN);
 	pd_buf_init(&s->out, SESSION_OUT_MAX);
 	pd_user_init(&s->user);
 	s->started_ms = pd_event_now_ms(params->loop);

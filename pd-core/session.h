@@ -61,6 +61,8 @@ struct pd_proto {
 			     enum pd_auth_result result);
 	/* Say goodbye before a server-side close (timeout, limit, shutdown). */
 	void (*bye)(struct pd_session *s, void *st, const char *text);
+	/* Wipe what the parser still holds of the login command (password). */
+	void (*forget)(void *st);
 };
 
 extern const struct pd_proto pd_proto_imap;

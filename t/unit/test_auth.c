@@ -120,7 +120,7 @@ test_file_failures(void **state)
 		{ "alic", "secret", PD_AUTH_UNKNOWN_USER },	/* prefix of a name */
 		{ "bob", "pw", PD_AUTH_DISABLED },
 		{ "bob", "wrong", PD_AUTH_BAD_PASSWORD },	/* status only with the password */
-		{ "dave", "x", PD_AUTH_TEMPFAIL },
+		{ "dave", "x", PD_AUTH_BAD_RECORD },	/* unknown scheme */
 		{ "erin", "pw", PD_AUTH_TEMPFAIL },
 		{ "a b", "x", PD_AUTH_UNKNOWN_USER },
 		{ "a\"b", "x", PD_AUTH_UNKNOWN_USER },
@@ -136,7 +136,7 @@ test_file_failures(void **state)
 			fail_msg("case %zu (%s): got %s want %s", i, c[i].login,
 				 pd_auth_result_name(r.result),
 				 pd_auth_result_name(c[i].want));
-		if (r.result == PD_AUTH_TEMPFAIL) {
+		if (r.result == PD_AUTH_TEMPFAIL || r.result == PD_AUTH_BAD_RECORD) {
 			assert_true(r.reason[0] != '\0');
 			assert_null(strstr(r.reason, c[i].pw[0] ? c[i].pw : "\x01"));
 		}

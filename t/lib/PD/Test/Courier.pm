@@ -106,7 +106,9 @@ sub wait_courier_procs {
 sub courier_log_lines {
 	my ($re, $from) = @_;
 	my $t = substr(read_file(testdir() . '/pd.log') // '', $from // 0);
-	return grep { /^(?:INFO|ERR|WARN)\w*: / && (!$re || $_ =~ $re) } split /\n/, $t;
+	# pd logs the server's stderr line by line, tagged: "... courier-imapd: INFO: ..."
+	return grep { !$re || $_ =~ $re }
+	       map { /(?:^|: )((?:INFO|ERR|WARN)\w*: .*)$/ ? $1 : () } split /\n/, $t;
 }
 
 # imapd starts a gam_server as the mail user, which stays for a minute or
