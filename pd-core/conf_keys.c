@@ -21,6 +21,7 @@ static const struct pd_conf_key top_keys[] = {
 	{ "first_valid_gid", PD_CONF_UINT, "100", 1, 4294967294UL, NULL },
 	{ "last_valid_gid", PD_CONF_UINT, "0", 0, 4294967294UL, NULL },
 	{ "system_groups", PD_CONF_BOOL, "no", 0, 0, NULL },
+	{ "relay_user", PD_CONF_STR, "nobody", 0, 0, NULL },
 	{ NULL, 0, NULL, 0, 0, NULL }
 };
 

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -350,6 +351,27 @@ exec_reset_signals(void)
 			(void)signal(sig, SIG_DFL);
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
+}
+
+int
+pd_exec_drop_to(const char *name, struct pd_err *err)
+{
+	struct passwd *pw;
+
+	if (geteuid() != 0)
+		return 0;
+	if ((pw = getpwnam(name)) == NULL || pw->pw_uid == 0)
+		return pd_err_set(err, PD_ERR_CONFIG, "relay_user %s: no such "
+				  "unprivileged account", name);
+	if (setgroups(1, &pw->pw_gid) < 0 ||
+	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0)
+		return pd_err_sys(err, "drop to relay_user %s", name);
+	if (setuid(0) == 0)
+		return pd_err_set(err, PD_ERR_SYS, "could not drop root");
+	/* Nobody of the same uid may read the TLS keys from our memory. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	return 0;
 }
 
 int

@@ -63,6 +63,13 @@ int pd_exec_check_uid(const struct pd_conf *conf,
 		      const struct pd_exec_plan *plan, struct pd_err *err);
 
 /*
+ * Drop this process (a relay that needs no privilege after the fork) to
+ * the system account name: its uid, gid and no other group, not dumpable.
+ * A no-op when not root.  0, or -1 with err naming the account.
+ */
+int pd_exec_drop_to(const char *name, struct pd_err *err);
+
+/*
  * In this process: drop to the plan's user, chdir home, prepare the
  * maildir, send first_output on out_fd, then exec with in_fd on 0 and out_fd
  * on 1.  Returns only on failure (-1, err set) - by then privileges may be

@@ -14,6 +14,7 @@
 #include "pd-core/tls.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <netinet/in.h>
@@ -23,6 +24,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 struct forker_run {
@@ -104,6 +106,15 @@ forker_launch(void *ctx, struct pd_session *s, const struct pd_exec_plan *plan,
 		_exit(PD_EXIT_TEMP);
 	}
 	close(sp[1]);
+	/* The relay parses hostile TLS for hours: not as root. */
+	if (pd_exec_drop_to(pd_conf_str(pd_conf_section(run->conf, "", NULL),
+					"relay_user"), err) < 0) {
+		kill(pid, SIGKILL);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		close(sp[0]);
+		return -1;
+	}
 	return pd_session_relay(s, sp[0], pid, plan->input, plan->ninput);
 }
 

@@ -107,6 +107,9 @@ sub check_relay {
 		  "$name: pd-forker-inet holds the client socket (the TLS relay)")
 		or diag(explain($p));
 	is(scalar(@$b), 1, "$name: one Dovecot imap below it");
+	my $nobody = getpwnam('nobody');
+	is_deeply(@$p ? [@{$p->[0]{uid}}[0 .. 2]] : [], [$nobody, $nobody, $nobody],
+		  "$name: the relay runs as relay_user (nobody), not as root");
 	return unless @$b;
 	is_deeply([@{$b->[0]{uid}}[0 .. 2]], [5000, 5000, 5000], "$name: Dovecot runs as alice");
 	my @fd0 = (readlink("/proc/$b->[0]{pid}/fd/0") // '') =~ /^socket:\[(\d+)\]$/;
