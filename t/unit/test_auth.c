@@ -120,8 +120,9 @@ test_file_failures(void **state)
 		{ "alic", "secret", PD_AUTH_UNKNOWN_USER },	/* prefix of a name */
 		{ "bob", "pw", PD_AUTH_DISABLED },
 		{ "bob", "wrong", PD_AUTH_BAD_PASSWORD },	/* status only with the password */
-		{ "dave", "x", PD_AUTH_BAD_RECORD },	/* unknown scheme */
-		{ "erin", "pw", PD_AUTH_TEMPFAIL },
+		/* distinctive passwords: the reason must not contain them */
+		{ "dave", "Dave-pw-7731", PD_AUTH_BAD_RECORD },	/* unknown scheme */
+		{ "erin", "Erin-pw-7732", PD_AUTH_TEMPFAIL },
 		{ "a b", "x", PD_AUTH_UNKNOWN_USER },
 		{ "a\"b", "x", PD_AUTH_UNKNOWN_USER },
 		{ "", "x", PD_AUTH_UNKNOWN_USER },

@@ -105,10 +105,17 @@ sub wait_courier_procs {
 # pd's log sink, pd.log.  After offset FROM, matching RE if given.
 sub courier_log_lines {
 	my ($re, $from) = @_;
-	my $t = substr(read_file(testdir() . '/pd.log') // '', $from // 0);
-	# pd logs the server's stderr line by line, tagged: "... courier-imapd: INFO: ..."
-	return grep { !$re || $_ =~ $re }
-	       map { /(?:^|: )((?:INFO|ERR|WARN)\w*: .*)$/ ? $1 : () } split /\n/, $t;
+	# pd logs the server's stderr line by line, tagged ("... courier-imapd:
+	# INFO: ..."), from a reader process that may write a moment after the
+	# session ended: wait up to 3 s for a line that is asked for.
+	for my $try (1 .. 30) {
+		my $t = substr(read_file(testdir() . '/pd.log') // '', $from // 0);
+		my @l = grep { !$re || $_ =~ $re }
+			map { /(?:^|: )((?:INFO|ERR|WARN)\w*: .*)$/ ? $1 : () } split /\n/, $t;
+		return @l if @l || !$re;
+		select(undef, undef, undef, 0.1);
+	}
+	return ();
 }
 
 # imapd starts a gam_server as the mail user, which stays for a minute or
