@@ -108,7 +108,9 @@ pop3_refuse_plaintext(struct pop3_state *st)
 static bool
 pop3_err(struct pop3_state *st, const char *msg)
 {
-	pd_session_printf(st->s, "-ERR %s\r\n", msg);
+	/* RFC 1939: one reply per command, so the last one is the goodbye. */
+	if (!pd_session_bad_is_last(st->s))
+		pd_session_printf(st->s, "-ERR %s\r\n", msg);
 	return pd_session_bad(st->s);
 }
 
@@ -276,4 +278,5 @@ const struct pd_proto pd_proto_pop3 = {
 	.login_failed = pop3_login_failed,
 	.bye = pop3_bye,
 	.forget = pop3_forget,
+	.bye_replaces_error = true,
 };

@@ -251,6 +251,12 @@ pd_session_close(struct pd_session *s, const char *reason)
 }
 
 bool
+pd_session_bad_is_last(const struct pd_session *s)
+{
+	return s->bad + 1 >= s->max_bad;
+}
+
+bool
 pd_session_bad(struct pd_session *s)
 {
 	if (++s->bad < s->max_bad)
@@ -321,7 +327,8 @@ session_delay_done(void *ctx)
 	if (s->state != S_DELAY)
 		return;
 	s->state = S_PRELOGIN;
-	s->proto->login_failed(s, s->pst, s->failed_result);
+	if (!(s->proto->bye_replaces_error && pd_session_bad_is_last(s)))
+		s->proto->login_failed(s, s->pst, s->failed_result);
 	if (s->state != S_PRELOGIN || pd_session_bad(s))
 		return;
 	/* Commands the client sent meanwhile. */

@@ -63,6 +63,9 @@ struct pd_proto {
 	void (*bye)(struct pd_session *s, void *st, const char *text);
 	/* Wipe what the parser still holds of the login command (password). */
 	void (*forget)(void *st);
+	/* One reply per command (POP3): the goodbye at the bad-command limit
+	 * replaces the command's own error instead of following it. */
+	bool bye_replaces_error;
 };
 
 extern const struct pd_proto pd_proto_imap;
@@ -86,6 +89,8 @@ void pd_session_printf(struct pd_session *s, const char *fmt, ...)
 	PD_PRINTF(2, 3);
 /* Count one bad command; true when the limit is reached (session closing). */
 bool pd_session_bad(struct pd_session *s);
+/* Whether the next pd_session_bad reaches the limit. */
+bool pd_session_bad_is_last(const struct pd_session *s);
 /*
  * Start the login with creds (wiped here); the protocol answers in
  * login_failed, or the backend answers on success.  method is for the log
