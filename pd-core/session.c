@@ -28,6 +28,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SESSION_READ_CHUNK 4096
@@ -51,6 +52,7 @@ struct pd_session {
 	struct pd_timer relay_timer;
 	pid_t child;
 	size_t in_by_env;
+	uint64_t auth_started_ms;
 	char tls_desc[96];
 	bool greeted;
 	bool parsing;		/* inside the protocol's input handler */
@@ -82,6 +84,16 @@ session_input(struct pd_session *s)
 	s->parsing = true;
 	s->proto->input(s, s->pst);
 	s->parsing = false;
+}
+
+/* Now, read afresh: the in-process lookup runs between loop turns. */
+static uint64_t
+session_clock_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 static void
@@ -341,7 +353,7 @@ static void
 session_auth_reply(void *ctx, struct pd_auth_reply *reply)
 {
 	struct pd_session *s = ctx;
-	unsigned long delay;
+	uint64_t delay, spent;
 
 	s->auth_req = NULL;
 	if (s->state != S_AUTHING)
@@ -371,10 +383,13 @@ session_auth_reply(void *ctx, struct pd_auth_reply *reply)
 			    pd_auth_result_name(reply->result), s->id);
 	s->failed_result = reply->result;
 	s->state = S_DELAY;
-	/* Same delay for every failure, so the answer time tells nothing. */
+	/* Every failure is answered auth_failure_delay after the login
+	 * command, however long the lookup and the hash took, so the answer
+	 * time tells no user from another. */
 	delay = pd_conf_uint(pd_conf_section(s->p.conf, "", NULL),
-			     "auth_failure_delay");
-	pd_timer_start(s->p.loop, &s->delay_timer, delay * 1000,
+			     "auth_failure_delay") * 1000;
+	spent = session_clock_ms() - s->auth_started_ms;
+	pd_timer_start(s->p.loop, &s->delay_timer, spent < delay ? delay - spent : 0,
 		       session_delay_done, s);
 }
 
@@ -393,6 +408,7 @@ pd_session_login(struct pd_session *s, struct pd_creds *creds,
 	info.service = s->proto->name;
 	info.client_ip = s->p.client_ip;
 	s->state = S_AUTHING;
+	s->auth_started_ms = session_clock_ms();
 	s->auth_req = s->p.auth.start(s->p.auth.ctx, s->p.loop, &info,
 				      session_auth_reply, s);
 	pd_creds_clear(creds);
