@@ -45,7 +45,7 @@ our @EXPORT_OK = qw(
 	log_mark log_text wait_for_log log_fields wait_for_event finish
 	proc_info proc_tree tcp_peer_procs backend_procs
 	b64 sasl_plain
-	make_certs tls_options tls_connect tls_upgrade run_cmd proc_env
+	make_certs tls_options tls_connect tls_upgrade run_cmd proc_env server_certs
 	env_recorder backend_env
 );
 our %EXPORT_TAGS = (all => \@EXPORT_OK);
@@ -782,6 +782,7 @@ sub run_cmd {
 		open STDIN, '<', $i;
 		open STDOUT, '>', $out;
 		open STDERR, '>', $e;
+		@ENV{keys %{$o->{env}}} = values %{$o->{env}} if $o->{env};
 		_child_exec(@cmd);
 	}
 	push @children, $pid;
@@ -793,6 +794,37 @@ sub run_cmd {
 	unlink $i;
 	return { rc => ($st & 127) ? 128 + ($st & 127) : $st >> 8,
 		 out => read_file($out) // '', err => read_file($e) // '' };
+}
+
+# Certificates for a test server (slapd, MariaDB) in DIR, made once per
+# DIR: { dir, ca => the CA that signed the server certificate, other_ca =>
+# a CA that signed nothing, cert/key => CN localhost, SAN DNS:localhost and
+# IP:127.0.0.1 }.  LABEL names the CAs.
+my %server_certs;
+sub server_certs {
+	my ($d, $label) = @_;
+	return $server_certs{$d} if $server_certs{$d};
+	make_path($d);
+	my $openssl = sub {
+		my $r = run_cmd({}, 'openssl', @_);
+		die "openssl @_ failed:\n$r->{out}$r->{err}" if $r->{rc};
+	};
+	my @key = ('-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes');
+	for my $ca (qw(ca other-ca)) {
+		$openssl->('req', '-x509', @key, '-keyout', "$d/$ca.key", '-out', "$d/$ca.pem",
+			   '-subj', "/CN=pd $label test $ca", '-days', '3',
+			   '-addext', 'basicConstraints=critical,CA:TRUE',
+			   '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
+	}
+	$openssl->('req', '-x509', @key, '-keyout', "$d/server.key", '-out', "$d/server.pem",
+		   '-CA', "$d/ca.pem", '-CAkey', "$d/ca.key", '-subj', '/CN=localhost', '-days', '3',
+		   '-addext', 'basicConstraints=critical,CA:FALSE',
+		   '-addext', 'keyUsage=critical,digitalSignature',
+		   '-addext', 'extendedKeyUsage=serverAuth',
+		   '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1');
+	chmod 0600, map { "$d/$_.key" } qw(server ca other-ca);
+	return $server_certs{$d} = { dir => $d, ca => "$d/ca.pem", other_ca => "$d/other-ca.pem",
+				     cert => "$d/server.pem", key => "$d/server.key" };
 }
 
 # The environment of process PID, as a hash (empty if it is gone).

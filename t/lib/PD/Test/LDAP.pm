@@ -44,7 +44,8 @@ use POSIX qw(WNOHANG);
 use Test::More;
 use Time::HiRes qw(sleep time);
 
-use PD::Test qw(testdir repo_dir port write_file read_file make_home hash_password);
+use PD::Test qw(testdir repo_dir port write_file read_file make_home hash_password
+		 run_cmd server_certs);
 
 our @EXPORT_OK = qw(
 	module_dir ldap_tls slapd_start slapd_stop slapd_pause slapd_resume slapd_pid slapd_log slapd_mark slapd_lines
@@ -116,71 +117,18 @@ sub ldaps_alt_uri { 'ldaps://127.0.0.2:' . port('LDAPS') . '/' }
 
 # --- running programs --------------------------------------------------------
 
-my $nrun = 0;
 
 # Run CMD with STDIN text, a time limit, LDAPNOINIT (no ldap.conf/ldaprc of
 # the host).  { rc, out, err }.
 sub _run {
 	my ($o, @cmd) = @_;
-	my $n = ++$nrun;
-	my ($i, $out, $e) = map { "$DIR/run$n.$_" } qw(in out err);
-	write_file($i, $o->{stdin} // '');
-	my $pid = fork // die "fork: $!\n";
-	if ($pid == 0) {
-		open STDIN, '<', $i;
-		open STDOUT, '>', $out;
-		open STDERR, '>', $e;
-		$ENV{LDAPNOINIT} = 1;
-		{ exec { $cmd[0] } @cmd; }
-		print STDERR "exec $cmd[0]: $!\n";
-		POSIX::_exit(127);
-	}
-	my $end = time + ($o->{timeout} // 10);
-	my $st;
-	while (1) {
-		my $r = waitpid($pid, WNOHANG);
-		if ($r == $pid) { $st = $?; last; }
-		if (time > $end) { kill 'KILL', $pid; waitpid($pid, 0); $st = 9; last; }
-		sleep 0.02;
-	}
-	my %r = (rc => ($st & 127) ? 128 + ($st & 127) : $st >> 8,
-		 out => read_file($out) // '', err => read_file($e) // '');
-	unlink $i, $out, $e;
-	return \%r;
+	return run_cmd({ env => { LDAPNOINIT => 1 }, %$o }, @cmd);
 }
 
 # --- TLS ---------------------------------------------------------------------
 
-sub _openssl {
-	my (@args) = @_;
-	my $r = _run({}, 'openssl', @args);
-	die "openssl @args failed:\n$r->{out}$r->{err}" if $r->{rc};
-}
-
-# Test certificates in <testdir>/ldap/tls, made once:
-# { ca => CA that signed the server certificate, other_ca => a CA that
-#   signed nothing, cert/key => slapd's (CN localhost, SAN DNS:localhost,
-#   IP:127.0.0.1) }.
 sub ldap_tls {
-	return $TLS if $TLS;
-	my $d = "$DIR/tls";
-	make_path($d);
-	my @key = ('-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes');
-	for my $ca (qw(ca other-ca)) {
-		_openssl('req', '-x509', @key, '-keyout', "$d/$ca.key", '-out', "$d/$ca.pem",
-			 '-subj', "/CN=pd ldap test $ca", '-days', '3',
-			 '-addext', 'basicConstraints=critical,CA:TRUE',
-			 '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
-	}
-	_openssl('req', '-x509', @key, '-keyout', "$d/server.key", '-out', "$d/server.pem",
-		 '-CA', "$d/ca.pem", '-CAkey', "$d/ca.key", '-subj', '/CN=localhost', '-days', '3',
-		 '-addext', 'basicConstraints=critical,CA:FALSE',
-		 '-addext', 'keyUsage=critical,digitalSignature',
-		 '-addext', 'extendedKeyUsage=serverAuth',
-		 '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1');
-	chmod 0600, "$d/server.key", "$d/ca.key", "$d/other-ca.key";
-	return $TLS = { dir => $d, ca => "$d/ca.pem", other_ca => "$d/other-ca.pem",
-			cert => "$d/server.pem", key => "$d/server.key" };
+	return $TLS //= server_certs("$DIR/tls", 'ldap');
 }
 
 # --- slapd -------------------------------------------------------------------

@@ -36,7 +36,8 @@ use POSIX qw(WNOHANG);
 use Test::More;
 use Time::HiRes qw(sleep time);
 
-use PD::Test qw(testdir repo_dir port write_file read_file make_home hash_password);
+use PD::Test qw(testdir repo_dir port write_file read_file make_home hash_password
+		 run_cmd server_certs);
 
 our @EXPORT_OK = qw(
 	module_dir mysql_tls mysql_start mysql_stop mysql_pid mysql_socket mysql_sql
@@ -76,67 +77,16 @@ sub mysql_error_log { read_file("$DIR/error.log") // '' }
 
 # --- running programs --------------------------------------------------------
 
-my $nrun = 0;
 
 sub _run {
 	my ($o, @cmd) = @_;
-	my $n = ++$nrun;
-	make_path($DIR);
-	my ($i, $out, $e) = map { "$DIR/run$n.$_" } qw(in out err);
-	write_file($i, $o->{stdin} // '');
-	my $p = fork // die "fork: $!\n";
-	if ($p == 0) {
-		open STDIN, '<', $i;
-		open STDOUT, '>', $out;
-		open STDERR, '>', $e;
-		{ exec { $cmd[0] } @cmd; }
-		print STDERR "exec $cmd[0]: $!\n";
-		POSIX::_exit(127);
-	}
-	my $end = time + ($o->{timeout} // 20);
-	my $st;
-	while (1) {
-		my $r = waitpid($p, WNOHANG);
-		if ($r == $p) { $st = $?; last; }
-		if (time > $end) { kill 'KILL', $p; waitpid($p, 0); $st = 9; last; }
-		sleep 0.02;
-	}
-	my %r = (rc => ($st & 127) ? 128 + ($st & 127) : $st >> 8,
-		 out => read_file($out) // '', err => read_file($e) // '');
-	unlink $i, $out, $e;
-	return \%r;
+	return run_cmd({ timeout => 20, %$o }, @cmd);
 }
 
 # --- TLS ---------------------------------------------------------------------
 
-sub _openssl {
-	my (@args) = @_;
-	my $r = _run({}, 'openssl', @args);
-	die "openssl @args failed:\n$r->{out}$r->{err}" if $r->{rc};
-}
-
-# Test certificates in <testdir>/mysql/tls, made once: { ca, other_ca (signed
-# nothing), cert, key (CN localhost, SAN DNS:localhost, IP:127.0.0.1) }.
 sub mysql_tls {
-	return $TLS if $TLS;
-	my $d = "$DIR/tls";
-	make_path($d);
-	my @key = ('-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes');
-	for my $ca (qw(ca other-ca)) {
-		_openssl('req', '-x509', @key, '-keyout', "$d/$ca.key", '-out', "$d/$ca.pem",
-			 '-subj', "/CN=pd mysql test $ca", '-days', '3',
-			 '-addext', 'basicConstraints=critical,CA:TRUE',
-			 '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
-	}
-	_openssl('req', '-x509', @key, '-keyout', "$d/server.key", '-out', "$d/server.pem",
-		 '-CA', "$d/ca.pem", '-CAkey', "$d/ca.key", '-subj', '/CN=localhost', '-days', '3',
-		 '-addext', 'basicConstraints=critical,CA:FALSE',
-		 '-addext', 'keyUsage=critical,digitalSignature',
-		 '-addext', 'extendedKeyUsage=serverAuth',
-		 '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1');
-	chmod 0600, map { "$d/$_.key" } qw(server ca other-ca);
-	return $TLS = { dir => $d, ca => "$d/ca.pem", other_ca => "$d/other-ca.pem",
-			cert => "$d/server.pem", key => "$d/server.key" };
+	return $TLS //= server_certs("$DIR/tls", 'mysql');
 }
 
 # --- the server --------------------------------------------------------------
